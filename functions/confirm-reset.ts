@@ -1,0 +1,40 @@
+import { isCommonPassword } from '../lib/common-passwords';
+import { loadConfig } from '../lib/config';
+import { type ConfirmResetDeps, confirmReset } from '../lib/confirm-reset';
+import { RateLimitedError } from '../lib/errors';
+import { createEndpoint } from '../lib/http/endpoint';
+import { problemResponse } from '../lib/http/problem';
+import { confirmResetBody, RESET_COMPLETED_BODY } from '../lib/http/schemas';
+import { createPasswordHasher } from '../lib/password-hasher';
+import { createRuntime } from '../lib/runtime';
+
+/**
+ * POST /api/auth/password-reset/confirm {token, newPassword}: sets the password and consumes
+ * the token. It never signs the user in: no cookie, no session, no auth token in the answer.
+ */
+const runtime = createRuntime(loadConfig());
+
+const deps: ConfirmResetDeps = {
+  ...runtime,
+  hashPassword: createPasswordHasher(runtime.config.bcryptCost),
+  isCommonPassword,
+};
+
+export const handler = createEndpoint({
+  schema: confirmResetBody,
+  logger: runtime.logger,
+  metrics: runtime.metrics,
+  handle: async ({ token, newPassword }, meta) => {
+    const result = await confirmReset({ token, newPassword, ...meta }, deps);
+    switch (result.status) {
+      case 'completed':
+        return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: RESET_COMPLETED_BODY };
+      case 'invalid_token':
+        return problemResponse('invalid_or_expired_token');
+      case 'weak_password':
+        return problemResponse('weak_password', { violations: result.violations });
+      case 'rate_limited':
+        throw new RateLimitedError(result.retryAfterSeconds);
+    }
+  },
+});

@@ -1,0 +1,60 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/**
+ * One structured audit line per outcome, plus an EMF metric of the same name.
+ * Lines carry a request id, a pseudonymous account key and the source IP: never a
+ * token, a password, a hash or a raw email.
+ */
+export type AuditEvent =
+  | { event: 'reset_requested' }
+  | { event: 'reset_email_sent' }
+  | {
+      event: 'reset_email_suppressed';
+      reason: 'kill_switch' | 'dry_run' | 'throttled' | 'unknown_account' | 'ssm_unavailable' | 'provider_error' | 'store_error';
+    }
+  | { event: 'reset_completed' }
+  | { event: 'reset_rejected'; reason: 'invalid_or_expired_token' | 'weak_password' | 'rate_limited'; detail?: string }
+  | { event: 'password_changed_notice'; delivered: boolean; reason?: string };
+
+export interface AuditContext {
+  requestId: string;
+  sourceIp: string;
+  accountKey?: string;
+}
+
+export type Audit = (entry: AuditEvent, context: AuditContext) => void;
+
+/** Metric names, shared with the CDK alarms. */
+export const METRIC_NAMESPACE = 'PasswordReset';
+export const METRICS = {
+  killSwitchUnavailable: 'KillSwitchUnavailable',
+  responseFloorExceeded: 'ResponseFloorExceeded',
+  resetEmailSuppressed: 'ResetEmailSuppressed',
+  resetRejected: 'ResetRejected',
+  resetCompleted: 'ResetCompleted',
+} as const;
+
+const METRIC_NAME: Record<AuditEvent['event'], string> = {
+  reset_requested: 'ResetRequested',
+  reset_email_sent: 'ResetEmailSent',
+  reset_email_suppressed: METRICS.resetEmailSuppressed,
+  reset_completed: METRICS.resetCompleted,
+  reset_rejected: METRICS.resetRejected,
+  password_changed_notice: 'PasswordChangedNotice',
+};
+
+export function createAudit(logger: Logger, metrics: Metrics): Audit {
+  return (entry, context) => {
+    logger.info(entry.event, { audit: entry, ...context });
+    const name = METRIC_NAME[entry.event];
+    if ('reason' in entry && entry.reason) {
+      // One metric per reason lets an alarm watch e.g. only provider errors.
+      const single = metrics.singleMetric();
+      single.addDimension('reason', entry.reason);
+      single.addMetric(name, MetricUnit.Count, 1);
+    } else {
+      metrics.addMetric(name, MetricUnit.Count, 1);
+    }
+  };
+}

@@ -1,0 +1,133 @@
+import * as z from 'zod';
+import { ConfigError } from './errors';
+
+/** A fixed-window limit: at most `limit` events per `windowSeconds`. */
+export interface RateRule {
+  limit: number;
+  windowSeconds: number;
+}
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600 } as const;
+
+/** Parses "20/15m" or a comma list such as "1/60s,3/1h". */
+const rateRules = z
+  .string()
+  .trim()
+  .transform((value, ctx): RateRule[] => {
+    const rules: RateRule[] = [];
+    for (const part of value.split(',')) {
+      const match = /^(\d+)\/(\d+)([smh])$/.exec(part.trim());
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: `"${part}" is not of the form COUNT/WINDOW, e.g. 20/15m` });
+        return z.NEVER;
+      }
+      const [, count, amount, unit] = match as unknown as [string, string, string, keyof typeof UNIT_SECONDS];
+      const rule = { limit: Number(count), windowSeconds: Number(amount) * UNIT_SECONDS[unit] };
+      if (rule.limit < 1 || rule.windowSeconds < 1 || rule.windowSeconds > 86_400) {
+        ctx.addIssue({ code: 'custom', message: `"${part}" needs a count of 1 or more and a window of 1s to 24h` });
+        return z.NEVER;
+      }
+      rules.push(rule);
+    }
+    return rules;
+  });
+
+const bool = z.enum(['true', 'false']).transform((value) => value === 'true');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Only https links, except loopback http for local development. */
+const linkTemplate = z
+  .string()
+  .refine((value) => value.includes('{token}'), 'must contain the {token} placeholder')
+  .refine((value) => {
+    try {
+      const url = new URL(value.replace('{token}', 'x'));
+      const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost';
+      return url.protocol === 'https:' || (url.protocol === 'http:' && loopback);
+    } catch {
+      return false;
+    }
+  }, 'must be an https URL (http is allowed for localhost only)');
+
+const schema = z.object({
+  TOKEN_TABLE_NAME: z.string().min(3),
+  USERS_TABLE_NAME: z.string().min(3),
+  USERS_EMAIL_INDEX_NAME: z.string().min(3).default('email-index'),
+  KILL_SWITCH_PARAMETER_NAME: z.string().startsWith('/', 'must be a full SSM parameter name starting with /'),
+  KILL_SWITCH_CACHE_SECONDS: int(1, 300).default(30),
+  RESET_LINK_TEMPLATE: linkTemplate,
+  TOKEN_TTL_MINUTES: int(5, 60).default(15),
+  BCRYPT_COST: int(4, 15).default(12),
+  PASSWORD_MIN_LENGTH: int(8, 64).default(15),
+  PASSWORD_MAX_LENGTH: int(15, 64).default(64),
+  PASSWORD_COMPOSITION_RULES: bool.default(false),
+  RATE_LIMIT_REQUEST_IP: rateRules.default([{ limit: 20, windowSeconds: 900 }]),
+  RATE_LIMIT_REQUEST_ACCOUNT: rateRules.default([
+    { limit: 1, windowSeconds: 60 },
+    { limit: 3, windowSeconds: 3600 },
+  ]),
+  RATE_LIMIT_CONFIRM_IP: rateRules.default([{ limit: 30, windowSeconds: 900 }]),
+  RATE_LIMIT_CONFIRM_FAILURES_IP: rateRules.default([{ limit: 10, windowSeconds: 900 }]),
+  REQUEST_RESPONSE_FLOOR_MS: int(0, 5000).default(250),
+  ACCOUNT_KEY_SALT: z.string().min(8).default('password-reset-service'),
+});
+
+export type Config = {
+  tokenTableName: string;
+  usersTableName: string;
+  usersEmailIndexName: string;
+  killSwitchParameterName: string;
+  killSwitchCacheSeconds: number;
+  resetLinkTemplate: string;
+  tokenTtlMinutes: number;
+  bcryptCost: number;
+  passwordPolicy: { minLength: number; maxLength: number; compositionRules: boolean };
+  rateLimits: {
+    requestPerIp: RateRule[];
+    requestPerAccount: RateRule[];
+    confirmPerIp: RateRule[];
+    confirmFailuresPerIp: RateRule[];
+  };
+  requestResponseFloorMs: number;
+  accountKeySalt: string;
+};
+
+/**
+ * Reads the environment once and fails fast, naming every bad setting.
+ * Empty strings count as unset so that a blank variable never slips through as a value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  if (e.PASSWORD_MAX_LENGTH < e.PASSWORD_MIN_LENGTH) {
+    throw new ConfigError('Invalid configuration: PASSWORD_MAX_LENGTH must not be below PASSWORD_MIN_LENGTH');
+  }
+  return {
+    tokenTableName: e.TOKEN_TABLE_NAME,
+    usersTableName: e.USERS_TABLE_NAME,
+    usersEmailIndexName: e.USERS_EMAIL_INDEX_NAME,
+    killSwitchParameterName: e.KILL_SWITCH_PARAMETER_NAME,
+    killSwitchCacheSeconds: e.KILL_SWITCH_CACHE_SECONDS,
+    resetLinkTemplate: e.RESET_LINK_TEMPLATE,
+    tokenTtlMinutes: e.TOKEN_TTL_MINUTES,
+    bcryptCost: e.BCRYPT_COST,
+    passwordPolicy: {
+      minLength: e.PASSWORD_MIN_LENGTH,
+      maxLength: e.PASSWORD_MAX_LENGTH,
+      compositionRules: e.PASSWORD_COMPOSITION_RULES,
+    },
+    rateLimits: {
+      requestPerIp: e.RATE_LIMIT_REQUEST_IP,
+      requestPerAccount: e.RATE_LIMIT_REQUEST_ACCOUNT,
+      confirmPerIp: e.RATE_LIMIT_CONFIRM_IP,
+      confirmFailuresPerIp: e.RATE_LIMIT_CONFIRM_FAILURES_IP,
+    },
+    requestResponseFloorMs: e.REQUEST_RESPONSE_FLOOR_MS,
+    accountKeySalt: e.ACCOUNT_KEY_SALT,
+  };
+}

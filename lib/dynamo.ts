@@ -1,0 +1,50 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DependencyUnavailableError } from './errors';
+
+/**
+ * One client per container. Short timeouts and few attempts so that a sick DynamoDB
+ * becomes a quick 503 instead of a hanging request. The endpoint comes from the SDK's
+ * own AWS_ENDPOINT_URL_DYNAMODB, so local runs take the same code path as Lambda.
+ */
+export function createDocumentClient(): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+  });
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+const TRANSIENT_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'RequestTimeout',
+]);
+
+/**
+ * Network failures, timeouts, throttling and 5xx become DependencyUnavailableError (a 503).
+ * Anything else (a validation error is a bug) is rethrown as is and becomes a 500.
+ */
+export function classifyDynamoError(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error('Non-error thrown by DynamoDB client');
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  const code = (error as { code?: string }).code;
+  const network = status === undefined && (code !== undefined || error.name === 'TimeoutError');
+  if (network || (status !== undefined && status >= 500) || TRANSIENT_NAMES.has(error.name)) {
+    return new DependencyUnavailableError('DynamoDB', { cause: error });
+  }
+  return error;
+}
+
+/** Runs one DynamoDB call and classifies its failure. */
+export async function dynamoCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw classifyDynamoError(error);
+  }
+}

@@ -1,0 +1,124 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import httpErrorHandler from '@middy/http-error-handler';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import httpSecurityHeaders from '@middy/http-security-headers';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type * as z from 'zod';
+import { RequestError } from '../errors';
+import { errorToProblem, isClientError, problemResponse } from './problem';
+
+/** Bodies are tiny ({email} or {token, newPassword}); anything bigger is refused unread. */
+export const MAX_BODY_BYTES = 4096;
+
+export interface RequestMeta {
+  sourceIp: string;
+  requestId: string;
+}
+
+type Event = Omit<APIGatewayProxyEventV2, 'body'> & { body?: unknown };
+export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface EndpointOptions<S extends z.ZodType> {
+  schema: S;
+  logger: Logger;
+  metrics: Metrics;
+  handle: (input: z.infer<S>, meta: RequestMeta) => Promise<APIGatewayProxyStructuredResultV2>;
+}
+
+/**
+ * The one middy stack both endpoints share. In order: size and UTF-8 guard, JSON parsing,
+ * zod validation, the use case; every failure goes through the problem+json mapper, and
+ * every response (errors too) gets the no-store and security headers.
+ */
+export function createEndpoint<S extends z.ZodType>(options: EndpointOptions<S>): HttpHandler {
+  const { schema, logger, metrics, handle } = options;
+  const handler = middy<Event, APIGatewayProxyStructuredResultV2>({
+    // Answer a generic 503 a second before Lambda would kill the invocation: never a hang.
+    timeoutEarlyInMillis: 1_000,
+    timeoutEarlyResponse: () => problemResponse('service_unavailable'),
+  })
+    // Last resort only: problemDetails() below answers first. logger: false because its
+    // default logs the raw error, whose cause can hold the request body.
+    .use(httpErrorHandler({ logger: false }))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(
+      httpSecurityHeaders({
+        contentSecurityPolicy: { 'default-src': "'none'", 'frame-ancestors': "'none'", 'report-to': '' },
+        reportTo: false,
+        // A JSON API renders no document, so the long feature list would be noise.
+        permissionsPolicy: false,
+      }),
+    )
+    .use(noStore())
+    .use(problemDetails(logger, metrics))
+    .use(bodyGuard())
+    .use(httpJsonBodyParser())
+    .handler(async (event) => {
+      const parsed = schema.safeParse(event.body);
+      if (!parsed.success) {
+        const details = parsed.error.issues.map((issue) => ({
+          path: issue.path.map(String).join('.'),
+          message: issue.message,
+        }));
+        throw new RequestError(400, 'invalid_request', 'Request body failed validation', details);
+      }
+      return handle(parsed.data, {
+        sourceIp: event.requestContext.http.sourceIp,
+        requestId: event.requestContext.requestId,
+      });
+    });
+  return handler as unknown as HttpHandler;
+}
+
+/** Refuses oversized bodies and decodes base64 bodies strictly, so invalid UTF-8 is a 400. */
+function bodyGuard(): MiddlewareObj<Event> {
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  return {
+    before: ({ event }) => {
+      if (typeof event.body !== 'string') return;
+      const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+      if (bytes.length > MAX_BODY_BYTES) {
+        throw new RequestError(413, 'payload_too_large', `Body exceeds ${MAX_BODY_BYTES} bytes`);
+      }
+      if (event.isBase64Encoded) {
+        try {
+          event.body = utf8.decode(bytes);
+        } catch (cause) {
+          throw new RequestError(400, 'malformed_json', 'Body is not valid UTF-8', undefined, { cause });
+        }
+        event.isBase64Encoded = false;
+      }
+    },
+  };
+}
+
+/** Maps every error to problem+json and logs it without the request body. */
+function problemDetails(logger: Logger, metrics: Metrics): MiddlewareObj<Event, APIGatewayProxyStructuredResultV2> {
+  return {
+    onError: (request) => {
+      const error = request.error;
+      if (isClientError(error)) {
+        logger.info('request_rejected', { error: { name: error?.name, status: (error as { statusCode?: number }).statusCode } });
+        metrics.addMetric('ClientError', MetricUnit.Count, 1);
+      } else {
+        logger.error('request_failed', { error: { name: error?.name, message: error?.message } });
+        metrics.addMetric('ServerError', MetricUnit.Count, 1);
+      }
+      request.response = errorToProblem(error);
+    },
+  };
+}
+
+/** Reset answers must never be cached by a browser, proxy or CDN. */
+function noStore(): MiddlewareObj<Event, APIGatewayProxyStructuredResultV2> {
+  const apply = (request: { response?: APIGatewayProxyStructuredResultV2 | null }) => {
+    if (!request.response) return;
+    request.response.headers = { ...request.response.headers, 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+  };
+  return { after: apply, onError: apply };
+}

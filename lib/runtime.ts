@@ -1,0 +1,58 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import { createAudit, METRIC_NAMESPACE, METRICS } from './audit';
+import { systemClock } from './clock';
+import type { Config } from './config';
+import { createDocumentClient } from './dynamo';
+import { createSendEmail } from './email';
+import { createKillSwitch } from './kill-switch';
+import { mockEmailProvider } from './mock-email-provider';
+import { createPseudonymizer } from './pseudonym';
+import { RateLimiter } from './rate-limiter';
+import { TokenStore } from './token-store';
+import { UserStore } from './user-store';
+
+export const SERVICE_NAME = 'password-reset';
+
+/**
+ * Builds what both handlers share, once per container. Each handler adds what only it
+ * needs (the password hasher and common-password list stay out of the request bundle).
+ */
+export function createRuntime(config: Config) {
+  const logger = new Logger({ serviceName: SERVICE_NAME });
+  const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME });
+  const client = createDocumentClient();
+  const ssm = new SSMProvider({
+    clientConfig: { maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } },
+  });
+  const killSwitch = createKillSwitch({
+    provider: ssm,
+    parameterName: config.killSwitchParameterName,
+    cacheSeconds: config.killSwitchCacheSeconds,
+    now: systemClock.now,
+    onUnavailable: (error) => {
+      // Fail closed, loudly: the alarm on this metric tells operators mail has stopped.
+      logger.error('kill_switch_unavailable', { error: error instanceof Error ? error.name : 'unknown' });
+      metrics.addMetric(METRICS.killSwitchUnavailable, MetricUnit.Count, 1);
+    },
+  });
+  return {
+    config,
+    logger,
+    metrics,
+    client,
+    killSwitch,
+    sendEmail: createSendEmail({
+      killSwitch,
+      provider: mockEmailProvider,
+      log: (event, fields) => logger.info(event, fields),
+    }),
+    audit: createAudit(logger, metrics),
+    pseudonymize: createPseudonymizer(config.accountKeySalt),
+    rateLimiter: new RateLimiter(client, config.tokenTableName),
+    tokens: new TokenStore(client, config.tokenTableName, config.usersTableName),
+    users: new UserStore(client, config.usersTableName, config.usersEmailIndexName),
+    clock: systemClock,
+  };
+}

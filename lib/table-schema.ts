@@ -1,0 +1,16 @@
+/**
+ * Attribute names shared by the runtime, the CDK stack and the local tables,
+ * so that the three can never drift apart.
+ */
+export const TOKEN_TABLE = {
+  partitionKey: 'pk',
+  /** Epoch seconds. DynamoDB deletes lazily, so expiry is always checked on read too. */
+  ttlAttribute: 'ttl',
+} as const;
+
+export const USERS_TABLE = {
+  partitionKey: 'userId',
+  /** The GSI's partition key. It holds the normalized (trimmed, lowercased) address. */
+  emailAttribute: 'email',
+  defaultEmailIndexName: 'email-index',
+} as const;

@@ -1,0 +1,174 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamoCall } from './dynamo';
+import { DependencyUnavailableError } from './errors';
+import { TOKEN_TABLE, USERS_TABLE } from './table-schema';
+
+/**
+ * DynamoDB reads and writes for reset tokens. The token table holds:
+ * - `token#<selector>`: userId, verifierHash, expiresAt (ms), ttl (s);
+ * - `active#<userId>`: the selector of the one token that may still be used.
+ * A new request moves the `active` pointer, which invalidates every older token at once.
+ */
+export interface StoredToken {
+  selector: string;
+  userId: string;
+  verifierHash: string;
+  expiresAt: number;
+}
+
+export interface TokenCandidate {
+  token: StoredToken;
+  /** True when this token is still the user's newest one. */
+  isActive: boolean;
+  /** The address stored on the user record, or undefined if the user is gone. */
+  userEmail: string | undefined;
+}
+
+export interface PasswordChange {
+  token: StoredToken;
+  passwordHash: string;
+  changedAt: number;
+}
+
+export type ConsumeOutcome = 'consumed' | 'token_rejected';
+
+const tokenKey = (selector: string) => ({ [TOKEN_TABLE.partitionKey]: `token#${selector}` });
+const activeKey = (userId: string) => ({ [TOKEN_TABLE.partitionKey]: `active#${userId}` });
+const CONFLICT_RETRIES = 3;
+
+export class TokenStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tokenTable: string,
+    private readonly usersTable: string,
+  ) {}
+
+  /** Stores a new token and makes it the only usable one for the user, in one transaction. */
+  async saveActive(token: StoredToken, createdAt: number): Promise<void> {
+    const ttl = Math.ceil(token.expiresAt / 1000);
+    await dynamoCall(() =>
+      this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tokenTable,
+                Item: {
+                  ...tokenKey(token.selector),
+                  userId: token.userId,
+                  verifierHash: token.verifierHash,
+                  expiresAt: token.expiresAt,
+                  createdAt,
+                  [TOKEN_TABLE.ttlAttribute]: ttl,
+                },
+                // A selector collision is astronomically unlikely; never overwrite one anyway.
+                ConditionExpression: 'attribute_not_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': TOKEN_TABLE.partitionKey },
+              },
+            },
+            {
+              Put: {
+                TableName: this.tokenTable,
+                Item: { ...activeKey(token.userId), selector: token.selector, [TOKEN_TABLE.ttlAttribute]: ttl },
+              },
+            },
+          ],
+        }),
+      ),
+    );
+  }
+
+  /** Strongly consistent read of a token, its user's active pointer and the user's email. */
+  async findCandidate(selector: string): Promise<TokenCandidate | null> {
+    const found = await dynamoCall(() =>
+      this.client.send(new GetCommand({ TableName: this.tokenTable, Key: tokenKey(selector), ConsistentRead: true })),
+    );
+    const item = found.Item;
+    if (!item || typeof item.userId !== 'string' || typeof item.verifierHash !== 'string') return null;
+    const token: StoredToken = {
+      selector,
+      userId: item.userId,
+      verifierHash: item.verifierHash,
+      expiresAt: Number(item.expiresAt),
+    };
+    const related = await dynamoCall(() =>
+      this.client.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [this.tokenTable]: { Keys: [activeKey(token.userId)], ConsistentRead: true },
+            [this.usersTable]: {
+              Keys: [{ [USERS_TABLE.partitionKey]: token.userId }],
+              ConsistentRead: true,
+              ProjectionExpression: '#email',
+              ExpressionAttributeNames: { '#email': USERS_TABLE.emailAttribute },
+            },
+          },
+        }),
+      ),
+    );
+    const pointer = related.Responses?.[this.tokenTable]?.[0];
+    const user = related.Responses?.[this.usersTable]?.[0];
+    const email = user?.[USERS_TABLE.emailAttribute];
+    return {
+      token,
+      isActive: pointer?.selector === selector,
+      userEmail: typeof email === 'string' ? email : undefined,
+    };
+  }
+
+  /**
+   * Consumes the token and sets the new password in ONE transaction: both happen or neither.
+   * The conditions re-check everything the caller checked, so a concurrent confirm, a newer
+   * request or the clock passing expiry in between all make the whole write fail.
+   */
+  async consumeAndChangePassword(change: PasswordChange): Promise<ConsumeOutcome> {
+    const { token, passwordHash, changedAt } = change;
+    const command = new TransactWriteCommand({
+      TransactItems: [
+        {
+          Delete: {
+            TableName: this.tokenTable,
+            Key: tokenKey(token.selector),
+            ConditionExpression: 'verifierHash = :verifierHash AND expiresAt > :now',
+            ExpressionAttributeValues: { ':verifierHash': token.verifierHash, ':now': changedAt },
+          },
+        },
+        {
+          Delete: {
+            TableName: this.tokenTable,
+            Key: activeKey(token.userId),
+            ConditionExpression: 'selector = :selector',
+            ExpressionAttributeValues: { ':selector': token.selector },
+          },
+        },
+        {
+          Update: {
+            TableName: this.usersTable,
+            Key: { [USERS_TABLE.partitionKey]: token.userId },
+            UpdateExpression: 'SET passwordHash = :hash, passwordChangedAt = :at ADD credentialVersion :one',
+            ConditionExpression: 'attribute_exists(#userId)',
+            ExpressionAttributeNames: { '#userId': USERS_TABLE.partitionKey },
+            ExpressionAttributeValues: { ':hash': passwordHash, ':at': new Date(changedAt).toISOString(), ':one': 1 },
+          },
+        },
+      ],
+    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await dynamoCall(() => this.client.send(command));
+        return 'consumed';
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        if (reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) return 'token_rejected';
+        // A conflict means another transaction held one of the items. Retrying settles it:
+        // either the other one consumed the token (we then fail the condition) or we win.
+        const conflict = reasons.some((reason) => reason.Code === 'TransactionConflict');
+        if (!conflict) throw error;
+        if (attempt > CONFLICT_RETRIES) throw new DependencyUnavailableError('DynamoDB', { cause: error });
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
+      }
+    }
+  }
+}

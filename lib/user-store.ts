@@ -1,0 +1,43 @@
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamoCall } from './dynamo';
+import { USERS_TABLE } from './table-schema';
+
+export interface UserAccount {
+  userId: string;
+  /** The address stored on the record. Mail goes here, never to the string the client typed. */
+  email: string;
+}
+
+/** Trim and lowercase: the one normalization used for lookups and for rate-limit keys. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** Reads users by email through the GSI. Password writes happen in TokenStore's transaction. */
+export class UserStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly emailIndexName: string,
+  ) {}
+
+  async findByEmail(normalizedEmail: string): Promise<UserAccount | null> {
+    const result = await dynamoCall(() =>
+      this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: this.emailIndexName,
+          KeyConditionExpression: '#email = :email',
+          ExpressionAttributeNames: { '#email': USERS_TABLE.emailAttribute },
+          ExpressionAttributeValues: { ':email': normalizedEmail },
+          Limit: 1,
+        }),
+      ),
+    );
+    const item = result.Items?.[0];
+    const userId = item?.[USERS_TABLE.partitionKey];
+    const email = item?.[USERS_TABLE.emailAttribute];
+    if (typeof userId !== 'string' || typeof email !== 'string') return null;
+    return { userId, email };
+  }
+}

@@ -1,0 +1,25 @@
+import { DEMO_USER, ROUTES, startLocalServer } from './server';
+
+/** `npm start`: the whole service on http://127.0.0.1:$PORT (default 3000). Ctrl-C stops everything. */
+const port = Number(process.env.PORT ?? 3000);
+const server = await startLocalServer({ port, seedDemoUser: true, printEmails: true });
+
+process.stdout.write(`
+Password reset service running on ${server.url}
+  POST ${ROUTES.request}   {"email"}
+  POST ${ROUTES.confirm}   {"token","newPassword"}
+Local only: GET /__local/outbox, POST /__local/users, POST /__local/login, PUT /__local/kill-switch
+Demo user: ${DEMO_USER.email} / "${DEMO_USER.password}"
+DynamoDB Local (pid ${server.dynamo?.pid}) at ${server.dynamoEndpoint}, SSM stand-in at ${server.ssm.endpoint}
+`);
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  process.stdout.write(`\n${signal}: stopping the server and DynamoDB Local...\n`);
+  await server.stop();
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
