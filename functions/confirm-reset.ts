@@ -28,7 +28,11 @@ export const handler = createEndpoint({
     const result = await confirmReset({ token, newPassword, ...meta }, deps);
     switch (result.status) {
       case 'completed':
-        return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: RESET_COMPLETED_BODY };
+        return {
+          statusCode: 200,
+          headers: { 'Content-Type': 'application/json' },
+          body: RESET_COMPLETED_BODY,
+        };
       case 'invalid_token':
         return problemResponse('invalid_or_expired_token');
       case 'weak_password':

@@ -11,10 +11,21 @@ export type AuditEvent =
   | { event: 'reset_email_sent' }
   | {
       event: 'reset_email_suppressed';
-      reason: 'kill_switch' | 'dry_run' | 'throttled' | 'unknown_account' | 'ssm_unavailable' | 'provider_error' | 'store_error';
+      reason:
+        | 'kill_switch'
+        | 'dry_run'
+        | 'throttled'
+        | 'unknown_account'
+        | 'ssm_unavailable'
+        | 'provider_error'
+        | 'store_error';
     }
   | { event: 'reset_completed' }
-  | { event: 'reset_rejected'; reason: 'invalid_or_expired_token' | 'weak_password' | 'rate_limited'; detail?: string }
+  | {
+      event: 'reset_rejected';
+      reason: 'invalid_or_expired_token' | 'weak_password' | 'rate_limited';
+      detail?: string;
+    }
   | { event: 'password_changed_notice'; delivered: boolean; reason?: string };
 
 export interface AuditContext {

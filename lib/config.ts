@@ -24,7 +24,10 @@ const rateRules = z
       const [, count, amount, unit] = match as unknown as [string, string, string, keyof typeof UNIT_SECONDS];
       const rule = { limit: Number(count), windowSeconds: Number(amount) * UNIT_SECONDS[unit] };
       if (rule.limit < 1 || rule.windowSeconds < 1 || rule.windowSeconds > 86_400) {
-        ctx.addIssue({ code: 'custom', message: `"${part}" needs a count of 1 or more and a window of 1s to 24h` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${part}" needs a count of 1 or more and a window of 1s to 24h`,
+        });
         return z.NEVER;
       }
       rules.push(rule);
@@ -97,7 +100,9 @@ export type Config = {
  * Empty strings count as unset so that a blank variable never slips through as a value.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);

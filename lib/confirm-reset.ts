@@ -34,14 +34,24 @@ export type ConfirmResetResult =
   | { status: 'weak_password'; violations: PolicyViolation[] }
   | { status: 'rate_limited'; retryAfterSeconds: number };
 
-type InvalidReason = 'malformed' | 'unknown' | 'wrong_verifier' | 'expired' | 'superseded' | 'no_user' | 'already_used';
+type InvalidReason =
+  | 'malformed'
+  | 'unknown'
+  | 'wrong_verifier'
+  | 'expired'
+  | 'superseded'
+  | 'no_user'
+  | 'already_used';
 
 /**
  * Sets a new password with a reset token. The token is checked before any bcrypt work, so
  * guessing tokens costs the attacker as much as it costs us. The final write re-checks every
  * condition atomically; the checks before it only fail fast.
  */
-export async function confirmReset(input: ConfirmResetInput, deps: ConfirmResetDeps): Promise<ConfirmResetResult> {
+export async function confirmReset(
+  input: ConfirmResetInput,
+  deps: ConfirmResetDeps,
+): Promise<ConfirmResetResult> {
   const now = deps.clock.now();
   const context: AuditContext = { requestId: input.requestId, sourceIp: input.sourceIp };
   const { confirmPerIp, confirmFailuresPerIp } = deps.config.rateLimits;
@@ -56,7 +66,10 @@ export async function confirmReset(input: ConfirmResetInput, deps: ConfirmResetD
   const denied = [ipDecision, failureDecision].filter((decision) => !decision.allowed);
   if (denied.length > 0) {
     deps.audit({ event: 'reset_rejected', reason: 'rate_limited' }, context);
-    return { status: 'rate_limited', retryAfterSeconds: Math.max(...denied.map((d) => (d.allowed ? 0 : d.retryAfterSeconds))) };
+    return {
+      status: 'rate_limited',
+      retryAfterSeconds: Math.max(...denied.map((d) => (d.allowed ? 0 : d.retryAfterSeconds))),
+    };
   }
   const refundFailure = () => deps.rateLimiter.refund('confirm-fail-ip', ipKey, confirmFailuresPerIp, now);
   const invalid = (detail: InvalidReason): ConfirmResetResult => {
@@ -80,12 +93,19 @@ export async function confirmReset(input: ConfirmResetInput, deps: ConfirmResetD
   });
   if (violations.length > 0) {
     await refundFailure();
-    deps.audit({ event: 'reset_rejected', reason: 'weak_password', detail: violations.map((v) => v.rule).join(',') }, context);
+    deps.audit(
+      { event: 'reset_rejected', reason: 'weak_password', detail: violations.map((v) => v.rule).join(',') },
+      context,
+    );
     return { status: 'weak_password', violations };
   }
 
   const passwordHash = await deps.hashPassword(input.newPassword);
-  const outcome = await deps.tokens.consumeAndChangePassword({ token: candidate.token, passwordHash, changedAt: deps.clock.now() });
+  const outcome = await deps.tokens.consumeAndChangePassword({
+    token: candidate.token,
+    passwordHash,
+    changedAt: deps.clock.now(),
+  });
   if (outcome === 'token_rejected') return invalid('already_used');
 
   await refundFailure();
@@ -95,11 +115,23 @@ export async function confirmReset(input: ConfirmResetInput, deps: ConfirmResetD
 }
 
 /** The notice is best-effort: its failure is logged and never undoes the reset. */
-async function notifyPasswordChanged(to: string, context: AuditContext, deps: ConfirmResetDeps): Promise<void> {
+async function notifyPasswordChanged(
+  to: string,
+  context: AuditContext,
+  deps: ConfirmResetDeps,
+): Promise<void> {
   try {
-    const outcome = await deps.sendEmail({ to, template: 'password_changed', data: { changedAt: new Date(deps.clock.now()) } });
+    const outcome = await deps.sendEmail({
+      to,
+      template: 'password_changed',
+      data: { changedAt: new Date(deps.clock.now()) },
+    });
     deps.audit(
-      { event: 'password_changed_notice', delivered: outcome.delivered, ...(outcome.delivered ? {} : { reason: outcome.reason }) },
+      {
+        event: 'password_changed_notice',
+        delivered: outcome.delivered,
+        ...(outcome.delivered ? {} : { reason: outcome.reason }),
+      },
       context,
     );
   } catch {

@@ -54,11 +54,13 @@ export function checkPassword(
   if (length < options.minLength) fail('min_length', `Use at least ${options.minLength} characters.`);
   if (length > options.maxLength) fail('max_length', `Use at most ${options.maxLength} characters.`);
   // bcrypt silently ignores everything past 72 bytes; refuse rather than store a weaker secret.
-  if (truncates(password)) fail('max_bytes', 'Use at most 72 bytes of UTF-8 (fewer characters outside ASCII).');
+  if (truncates(password))
+    fail('max_bytes', 'Use at most 72 bytes of UTF-8 (fewer characters outside ASCII).');
   if (LONE_SURROGATE.test(password)) fail('well_formed', 'The password contains invalid Unicode.');
   if (CONTROL.test(password)) fail('no_control_characters', 'Control characters are not allowed.');
   if (context.isCommon(password)) fail('not_common', 'This password is too common.');
-  if (containsEmail(password, context.email)) fail('not_email', 'Do not use your email address in the password.');
+  if (containsEmail(password, context.email))
+    fail('not_email', 'Do not use your email address in the password.');
 
   if (options.compositionRules) {
     if (!/\p{Ll}/u.test(password)) fail('needs_lowercase', 'Include a lowercase letter.');

@@ -8,5 +8,6 @@ import { createHmac } from 'node:crypto';
 export type Pseudonymize = (kind: 'account' | 'ip', value: string) => string;
 
 export function createPseudonymizer(salt: string): Pseudonymize {
-  return (kind, value) => createHmac('sha256', salt).update(`${kind}:${value}`).digest('base64url').slice(0, 22);
+  return (kind, value) =>
+    createHmac('sha256', salt).update(`${kind}:${value}`).digest('base64url').slice(0, 22);
 }

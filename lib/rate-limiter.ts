@@ -21,7 +21,9 @@ export class RateLimiter {
   async hit(scope: string, key: string, rules: readonly RateRule[], now: number): Promise<RateDecision> {
     const results = await Promise.all(rules.map((rule) => this.hitRule(scope, key, rule, now)));
     const denied = results.filter((wait): wait is number => wait !== null);
-    return denied.length === 0 ? { allowed: true } : { allowed: false, retryAfterSeconds: Math.max(...denied) };
+    return denied.length === 0
+      ? { allowed: true }
+      : { allowed: false, retryAfterSeconds: Math.max(...denied) };
   }
 
   /** Gives one event back, e.g. a confirm that turned out not to be a failed attempt. */
@@ -64,7 +66,8 @@ export class RateLimiter {
       );
       return null;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return Math.max(1, windowEnd - Math.floor(now / 1000));
+      if (error instanceof ConditionalCheckFailedException)
+        return Math.max(1, windowEnd - Math.floor(now / 1000));
       throw error;
     }
   }

@@ -40,12 +40,20 @@ export type RequestResetResult =
  * on the account happens behind a fixed response-time floor, so status, body, headers
  * and timing are the same whether or not the account exists.
  */
-export async function requestReset(input: RequestResetInput, deps: RequestResetDeps): Promise<RequestResetResult> {
+export async function requestReset(
+  input: RequestResetInput,
+  deps: RequestResetDeps,
+): Promise<RequestResetResult> {
   const startedAt = deps.clock.now();
   const context: AuditContext = { requestId: input.requestId, sourceIp: input.sourceIp };
 
   const ipKey = deps.pseudonymize('ip', input.sourceIp);
-  const ipDecision = await deps.rateLimiter.hit('request-ip', ipKey, deps.config.rateLimits.requestPerIp, startedAt);
+  const ipDecision = await deps.rateLimiter.hit(
+    'request-ip',
+    ipKey,
+    deps.config.rateLimits.requestPerIp,
+    startedAt,
+  );
   if (!ipDecision.allowed) {
     deps.audit({ event: 'reset_rejected', reason: 'rate_limited' }, context);
     return { status: 'rate_limited', retryAfterSeconds: ipDecision.retryAfterSeconds };
@@ -79,7 +87,9 @@ async function startResetForAccount(
     deps.rateLimiter.hit('request-account', accountKey, deps.config.rateLimits.requestPerAccount, now),
     deps.killSwitch.read(),
   ]);
-  const suppress = (reason: 'unknown_account' | 'throttled' | 'kill_switch' | 'ssm_unavailable' | 'store_error') => {
+  const suppress = (
+    reason: 'unknown_account' | 'throttled' | 'kill_switch' | 'ssm_unavailable' | 'store_error',
+  ) => {
     deps.audit({ event: 'reset_email_suppressed', reason }, context);
     return false;
   };
@@ -92,7 +102,10 @@ async function startResetForAccount(
   const token = issueToken(deps.random);
   const expiresAt = now + deps.config.tokenTtlMinutes * 60_000;
   try {
-    await deps.tokens.saveActive({ selector: token.selector, userId: user.userId, verifierHash: token.verifierHash, expiresAt }, now);
+    await deps.tokens.saveActive(
+      { selector: token.selector, userId: user.userId, verifierHash: token.verifierHash, expiresAt },
+      now,
+    );
   } catch {
     // Past the lookup, a failure must not turn into a 503 that only known accounts get.
     return suppress('store_error');

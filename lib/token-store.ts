@@ -1,5 +1,10 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { dynamoCall } from './dynamo';
 import { DependencyUnavailableError } from './errors';
 import { TOKEN_TABLE, USERS_TABLE } from './table-schema';
@@ -70,7 +75,11 @@ export class TokenStore {
             {
               Put: {
                 TableName: this.tokenTable,
-                Item: { ...activeKey(token.userId), selector: token.selector, [TOKEN_TABLE.ttlAttribute]: ttl },
+                Item: {
+                  ...activeKey(token.userId),
+                  selector: token.selector,
+                  [TOKEN_TABLE.ttlAttribute]: ttl,
+                },
               },
             },
           ],
@@ -82,7 +91,9 @@ export class TokenStore {
   /** Strongly consistent read of a token, its user's active pointer and the user's email. */
   async findCandidate(selector: string): Promise<TokenCandidate | null> {
     const found = await dynamoCall(() =>
-      this.client.send(new GetCommand({ TableName: this.tokenTable, Key: tokenKey(selector), ConsistentRead: true })),
+      this.client.send(
+        new GetCommand({ TableName: this.tokenTable, Key: tokenKey(selector), ConsistentRead: true }),
+      ),
     );
     const item = found.Item;
     if (!item || typeof item.userId !== 'string' || typeof item.verifierHash !== 'string') return null;
@@ -149,7 +160,11 @@ export class TokenStore {
             UpdateExpression: 'SET passwordHash = :hash, passwordChangedAt = :at ADD credentialVersion :one',
             ConditionExpression: 'attribute_exists(#userId)',
             ExpressionAttributeNames: { '#userId': USERS_TABLE.partitionKey },
-            ExpressionAttributeValues: { ':hash': passwordHash, ':at': new Date(changedAt).toISOString(), ':one': 1 },
+            ExpressionAttributeValues: {
+              ':hash': passwordHash,
+              ':at': new Date(changedAt).toISOString(),
+              ':one': 1,
+            },
           },
         },
       ],

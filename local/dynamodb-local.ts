@@ -22,11 +22,14 @@ export const LOCAL_AWS_ENV = {
   AWS_SECRET_ACCESS_KEY: 'local',
 } as const;
 
-export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: number } = {}): Promise<DynamoDbLocal> {
+export async function startDynamoDbLocal(
+  options: { port?: number; timeoutMs?: number } = {},
+): Promise<DynamoDbLocal> {
   process.env.DDB_LOCAL_TELEMETRY = '0';
   const port = options.port ?? (await freePort());
   const child = spawn({ port, sharedDb: true, stdio: 'ignore' });
-  if (child.pid === undefined) throw new Error('DynamoDB Local did not start: is Java 17+ installed (`java -version`)?');
+  if (child.pid === undefined)
+    throw new Error('DynamoDB Local did not start: is Java 17+ installed (`java -version`)?');
   const endpoint = `http://127.0.0.1:${port}`;
   // A crashed parent must not leave the Java child behind.
   const killOnExit = () => child.kill('SIGKILL');

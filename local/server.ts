@@ -59,7 +59,10 @@ export interface LocalServer {
   stop(): Promise<void>;
 }
 
-const credentials = z.strictObject({ email: z.string().min(3).max(254), password: z.string().min(1).max(256) });
+const credentials = z.strictObject({
+  email: z.string().min(3).max(254),
+  password: z.string().min(1).max(256),
+});
 const killSwitchBody = z.strictObject({ enabled: z.boolean(), dryRun: z.boolean() });
 const MAX_LOCAL_BODY = 64 * 1024;
 
@@ -100,14 +103,22 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       [ROUTES.request]: requestHandler,
       [ROUTES.confirm]: confirmHandler,
     };
-    const setKillSwitch = (value: { enabled: boolean; dryRun: boolean }) => ssm.put(parameterName, JSON.stringify(value));
+    const setKillSwitch = (value: { enabled: boolean; dryRun: boolean }) =>
+      ssm.put(parameterName, JSON.stringify(value));
 
     const route = async (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       const lambda = lambdas[path];
       if (lambda) {
-        if (req.method !== 'POST') return writeResult(res, problemResponse('method_not_allowed', {}, { Allow: 'POST' }));
-        return writeResult(res, await lambda(toApiGatewayEvent(req, body), lambdaContext(path === ROUTES.request ? 'password-reset-request' : 'password-reset-confirm')));
+        if (req.method !== 'POST')
+          return writeResult(res, problemResponse('method_not_allowed', {}, { Allow: 'POST' }));
+        return writeResult(
+          res,
+          await lambda(
+            toApiGatewayEvent(req, body),
+            lambdaContext(path === ROUTES.request ? 'password-reset-request' : 'password-reset-confirm'),
+          ),
+        );
       }
       const json = (status: number, value: unknown) => {
         res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });

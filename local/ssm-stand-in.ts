@@ -46,9 +46,16 @@ export async function startSsmStandIn(initial: Record<string, string> = {}): Pro
           if (target === 'AmazonSSM.GetParameter') {
             getCalls++;
             const found = parameters.get(name);
-            if (!found) return reply(res, 400, { __type: 'ParameterNotFound', message: `Parameter ${name} not found` });
+            if (!found)
+              return reply(res, 400, { __type: 'ParameterNotFound', message: `Parameter ${name} not found` });
             return reply(res, 200, {
-              Parameter: { Name: name, Type: 'String', Value: found.value, Version: found.version, DataType: 'text' },
+              Parameter: {
+                Name: name,
+                Type: 'String',
+                Value: found.value,
+                Version: found.version,
+                DataType: 'text',
+              },
             });
           }
           if (target === 'AmazonSSM.PutParameter') {

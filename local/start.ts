@@ -1,6 +1,8 @@
 import { DEMO_USER, ROUTES, startLocalServer } from './server';
 
 /** `npm start`: the whole service on http://127.0.0.1:$PORT (default 3000). Ctrl-C stops everything. */
+// The SDK warns that releases after January 2027 need Node 22; the lockfile pins a release that runs on 20.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const port = Number(process.env.PORT ?? 3000);
 const server = await startLocalServer({ port, seedDemoUser: true, printEmails: true });
 

@@ -42,7 +42,10 @@ export class LocalAccounts {
     return { userId };
   }
 
-  async login(email: string, password: string): Promise<{ userId: string; credentialVersion: number } | null> {
+  async login(
+    email: string,
+    password: string,
+  ): Promise<{ userId: string; credentialVersion: number } | null> {
     const user = await this.users.findByEmail(normalizeEmail(email));
     if (!user) {
       await compare(password, await this.dummyHash);

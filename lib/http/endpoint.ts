@@ -20,7 +20,10 @@ export interface RequestMeta {
 }
 
 type Event = Omit<APIGatewayProxyEventV2, 'body'> & { body?: unknown };
-export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+export type HttpHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export interface EndpointOptions<S extends z.ZodType> {
   schema: S;
@@ -81,7 +84,9 @@ function bodyGuard(): MiddlewareObj<Event> {
   return {
     before: ({ event }) => {
       if (typeof event.body !== 'string') return;
-      const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+      const bytes = event.isBase64Encoded
+        ? Buffer.from(event.body, 'base64')
+        : Buffer.from(event.body, 'utf8');
       if (bytes.length > MAX_BODY_BYTES) {
         throw new RequestError(413, 'payload_too_large', `Body exceeds ${MAX_BODY_BYTES} bytes`);
       }
@@ -98,12 +103,17 @@ function bodyGuard(): MiddlewareObj<Event> {
 }
 
 /** Maps every error to problem+json and logs it without the request body. */
-function problemDetails(logger: Logger, metrics: Metrics): MiddlewareObj<Event, APIGatewayProxyStructuredResultV2> {
+function problemDetails(
+  logger: Logger,
+  metrics: Metrics,
+): MiddlewareObj<Event, APIGatewayProxyStructuredResultV2> {
   return {
     onError: (request) => {
       const error = request.error;
       if (isClientError(error)) {
-        logger.info('request_rejected', { error: { name: error?.name, status: (error as { statusCode?: number }).statusCode } });
+        logger.info('request_rejected', {
+          error: { name: error?.name, status: (error as { statusCode?: number }).statusCode },
+        });
         metrics.addMetric('ClientError', MetricUnit.Count, 1);
       } else {
         logger.error('request_failed', { error: { name: error?.name, message: error?.message } });
@@ -118,7 +128,11 @@ function problemDetails(logger: Logger, metrics: Metrics): MiddlewareObj<Event, 
 function noStore(): MiddlewareObj<Event, APIGatewayProxyStructuredResultV2> {
   const apply = (request: { response?: APIGatewayProxyStructuredResultV2 | null }) => {
     if (!request.response) return;
-    request.response.headers = { ...request.response.headers, 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+    request.response.headers = {
+      ...request.response.headers,
+      'Cache-Control': 'no-store',
+      Pragma: 'no-cache',
+    };
   };
   return { after: apply, onError: apply };
 }

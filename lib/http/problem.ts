@@ -8,7 +8,10 @@ import { DependencyUnavailableError, RateLimitedError, RequestError } from '../e
 const CATALOG = {
   invalid_request: { status: 400, title: 'The request body is not valid for this endpoint.' },
   malformed_json: { status: 400, title: 'The request body is not well-formed JSON.' },
-  invalid_or_expired_token: { status: 400, title: 'The reset link is invalid or has expired. Request a new one.' },
+  invalid_or_expired_token: {
+    status: 400,
+    title: 'The reset link is invalid or has expired. Request a new one.',
+  },
   not_found: { status: 404, title: 'There is no such endpoint.' },
   method_not_allowed: { status: 405, title: 'This endpoint accepts POST only.' },
   payload_too_large: { status: 413, title: 'The request body is too large.' },

@@ -12,7 +12,10 @@ export const requestResetBody = z.strictObject({
 export const confirmResetBody = z.strictObject({
   // Any string up to the issued length reaches the use case, which answers
   // invalid_or_expired_token for everything it could not have issued.
-  token: z.string().min(1).max(TOKEN_MAX_LENGTH * 2),
+  token: z
+    .string()
+    .min(1)
+    .max(TOKEN_MAX_LENGTH * 2),
   newPassword: z.string().min(1).max(256),
 });
 

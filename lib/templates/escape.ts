@@ -13,7 +13,10 @@ export function escapeHtml(value: string): string {
 
 /** Tagged template that escapes every interpolated value, so no template can forget to. */
 export function html(strings: TemplateStringsArray, ...values: Array<string | number>): string {
-  return strings.reduce((out, part, i) => out + part + (i < values.length ? escapeHtml(String(values[i])) : ''), '');
+  return strings.reduce(
+    (out, part, i) => out + part + (i < values.length ? escapeHtml(String(values[i])) : ''),
+    '',
+  );
 }
 
 export interface RenderedEmail {

@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { inject } from 'vitest';
+import type { Audit, AuditContext, AuditEvent } from '../../lib/audit';
+import { isCommonPassword } from '../../lib/common-passwords';
+import { type Config, loadConfig } from '../../lib/config';
+import type { ConfirmResetDeps } from '../../lib/confirm-reset';
+import { createSendEmail, type EmailProvider } from '../../lib/email';
+import type { KillSwitch, KillSwitchState } from '../../lib/kill-switch';
+import { MockEmailProvider } from '../../lib/mock-email-provider';
+import { createPasswordHasher } from '../../lib/password-hasher';
+import { createPseudonymizer } from '../../lib/pseudonym';
+import { RateLimiter } from '../../lib/rate-limiter';
+import type { RequestResetDeps } from '../../lib/request-reset';
+import { TokenStore } from '../../lib/token-store';
+import { UserStore } from '../../lib/user-store';
+import { createTables } from '../../local/tables';
+import { LocalAccounts } from '../../local/users';
+import { manualClock, sequentialRandom } from './clock';
+
+/** Generous limits for tests that are not about rate limiting. */
+export const NO_LIMITS = {
+  RATE_LIMIT_REQUEST_IP: '100000/1h',
+  RATE_LIMIT_REQUEST_ACCOUNT: '100000/1h',
+  RATE_LIMIT_CONFIRM_IP: '100000/1h',
+  RATE_LIMIT_CONFIRM_FAILURES_IP: '100000/1h',
+};
+
+export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  const suffix = randomUUID().slice(0, 8);
+  return {
+    TOKEN_TABLE_NAME: `tokens-${suffix}`,
+    USERS_TABLE_NAME: `users-${suffix}`,
+    USERS_EMAIL_INDEX_NAME: 'email-index',
+    KILL_SWITCH_PARAMETER_NAME: `/password-reset/test-${suffix}/kill-switch`,
+    RESET_LINK_TEMPLATE: 'https://market.example.com/reset-password#token={token}',
+    BCRYPT_COST: '4',
+    ...NO_LIMITS,
+    ...overrides,
+  };
+}
+
+export interface AuditEntry {
+  entry: AuditEvent;
+  context: AuditContext;
+}
+
+/**
+ * Real use-case dependencies on DynamoDB Local (fresh tables per call), with a manual clock,
+ * deterministic randomness, a switchable kill-switch and a captured audit trail.
+ */
+export async function createTestWorld(overrides: Record<string, string> = {}) {
+  const env = testEnv(overrides);
+  const config: Config = loadConfig(env);
+  const raw = new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), maxAttempts: 2 });
+  const client = DynamoDBDocumentClient.from(raw);
+  await createTables(raw, {
+    tokenTable: config.tokenTableName,
+    usersTable: config.usersTableName,
+    emailIndex: config.usersEmailIndexName,
+  });
+  const clock = manualClock();
+  const outbox = new MockEmailProvider();
+  let provider: EmailProvider = outbox;
+  let switchState: KillSwitchState = 'deliver';
+  const killSwitch: KillSwitch = { read: async () => switchState };
+  const audits: AuditEntry[] = [];
+  const audit: Audit = (entry, context) => audits.push({ entry, context: { ...context } });
+  const emailLog: Array<{ event: string; fields: Record<string, unknown> }> = [];
+  const sendEmail = createSendEmail({
+    killSwitch,
+    provider: { deliver: (message) => provider.deliver(message) },
+    log: (event, fields) => emailLog.push({ event, fields }),
+  });
+  const tokens = new TokenStore(client, config.tokenTableName, config.usersTableName);
+  const rateLimiter = new RateLimiter(client, config.tokenTableName);
+  const pseudonymize = createPseudonymizer(config.accountKeySalt);
+  const floorExceeded: number[] = [];
+
+  const requestDeps: RequestResetDeps = {
+    users: new UserStore(client, config.usersTableName, config.usersEmailIndexName),
+    tokens,
+    rateLimiter,
+    killSwitch,
+    sendEmail,
+    audit,
+    pseudonymize,
+    clock,
+    random: sequentialRandom(),
+    onFloorExceeded: (ms) => floorExceeded.push(ms),
+    config,
+  };
+  const confirmDeps: ConfirmResetDeps = {
+    tokens,
+    rateLimiter,
+    hashPassword: createPasswordHasher(config.bcryptCost),
+    isCommonPassword,
+    sendEmail,
+    audit,
+    pseudonymize,
+    clock,
+    config,
+  };
+
+  return {
+    config,
+    client,
+    clock,
+    outbox,
+    audits,
+    emailLog,
+    floorExceeded,
+    requestDeps,
+    confirmDeps,
+    accounts: new LocalAccounts(client, config),
+    setKillSwitch: (state: KillSwitchState) => {
+      switchState = state;
+    },
+    setEmailProvider: (next: EmailProvider) => {
+      provider = next;
+    },
+    /** Every item of both tables, raw, for "no plaintext secret stored" checks. */
+    scanAll: async () => {
+      const [tokensScan, usersScan] = await Promise.all([
+        raw.send(new ScanCommand({ TableName: config.tokenTableName })),
+        raw.send(new ScanCommand({ TableName: config.usersTableName })),
+      ]);
+      return [...(tokensScan.Items ?? []), ...(usersScan.Items ?? [])];
+    },
+    /** The token of the newest reset email in the outbox. */
+    lastToken: () => {
+      const link = outbox.outbox().at(-1)?.link;
+      if (!link) throw new Error('no reset email in the outbox');
+      return decodeURIComponent(new URL(link).hash.replace('#token=', ''));
+    },
+    destroy: () => raw.destroy(),
+  };
+}
+
+export type TestWorld = Awaited<ReturnType<typeof createTestWorld>>;

@@ -1,0 +1,62 @@
+import { inject } from 'vitest';
+import { type LocalServer, ROUTES, startLocalServer } from '../../local/server';
+import { testEnv } from './deps';
+
+export { ROUTES };
+
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+  json: () => Record<string, unknown>;
+}
+
+/** Sends a raw request: body may be a string, bytes or an object (sent as JSON). */
+export async function send(
+  baseUrl: string,
+  path: string,
+  body: unknown,
+  options: { method?: string; contentType?: string | null; signal?: AbortSignal } = {},
+): Promise<HttpResult> {
+  const headers: Record<string, string> = {};
+  const contentType = options.contentType === undefined ? 'application/json' : options.contentType;
+  if (contentType !== null) headers['content-type'] = contentType;
+  const payload =
+    body === undefined
+      ? undefined
+      : typeof body === 'string' || body instanceof Uint8Array
+        ? body
+        : JSON.stringify(body);
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: options.method ?? 'POST',
+    headers,
+    body: payload,
+    signal: options.signal ?? AbortSignal.timeout(15_000),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: Object.fromEntries(response.headers.entries()),
+    text,
+    json: () => JSON.parse(text),
+  };
+}
+
+/** The local server on the shared DynamoDB Local, with fresh tables and a short response floor. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<LocalServer> {
+  return startLocalServer({
+    dynamoEndpoint: inject('dynamoEndpoint'),
+    env: testEnv({ REQUEST_RESPONSE_FLOOR_MS: '20', KILL_SWITCH_CACHE_SECONDS: '1', ...env }),
+  });
+}
+
+/** Headers minus the ones that legitimately differ per response. */
+export function stableHeaders(headers: Record<string, string>): Record<string, string> {
+  const { date: _date, ...rest } = headers;
+  return rest;
+}
+
+export function tokenFromLink(link: string | undefined): string {
+  if (!link) throw new Error('no link');
+  return decodeURIComponent(new URL(link).hash.replace('#token=', ''));
+}
