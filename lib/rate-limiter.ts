@@ -17,13 +17,19 @@ export class RateLimiter {
     private readonly tableName: string,
   ) {}
 
-  /** Counts one event against every rule; denied if any rule is full. Rules run in parallel. */
+  /**
+   * Counts one event against the rules, in order. The first full rule denies, and the rules
+   * before it get their count back, so a denied event never uses up a longer window.
+   */
   async hit(scope: string, key: string, rules: readonly RateRule[], now: number): Promise<RateDecision> {
-    const results = await Promise.all(rules.map((rule) => this.hitRule(scope, key, rule, now)));
-    const denied = results.filter((wait): wait is number => wait !== null);
-    return denied.length === 0
-      ? { allowed: true }
-      : { allowed: false, retryAfterSeconds: Math.max(...denied) };
+    for (const [index, rule] of rules.entries()) {
+      const retryAfterSeconds = await this.hitRule(scope, key, rule, now);
+      if (retryAfterSeconds !== null) {
+        await this.refund(scope, key, rules.slice(0, index), now);
+        return { allowed: false, retryAfterSeconds };
+      }
+    }
+    return { allowed: true };
   }
 
   /** Gives one event back, e.g. a confirm that turned out not to be a failed attempt. */

@@ -27,7 +27,12 @@ export async function startDynamoDbLocal(
 ): Promise<DynamoDbLocal> {
   process.env.DDB_LOCAL_TELEMETRY = '0';
   const port = options.port ?? (await freePort());
-  const child = spawn({ port, sharedDb: true, stdio: 'ignore' });
+  const child = spawn({
+    port,
+    sharedDb: true,
+    stdio: 'ignore',
+    ...(process.env.DDB_PATH ? { path: process.env.DDB_PATH } : {}),
+  });
   if (child.pid === undefined)
     throw new Error('DynamoDB Local did not start: is Java 17+ installed (`java -version`)?');
   const endpoint = `http://127.0.0.1:${port}`;

@@ -4,7 +4,11 @@ import { DEMO_USER, ROUTES, startLocalServer } from './server';
 // The SDK warns that releases after January 2027 need Node 22; the lockfile pins a release that runs on 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const port = Number(process.env.PORT ?? 3000);
-const server = await startLocalServer({ port, seedDemoUser: true, printEmails: true });
+// Settings from the environment win over the local defaults, so `TOKEN_TTL_MINUTES=5 npm start` works.
+const env = Object.fromEntries(
+  Object.entries(process.env).filter((entry): entry is [string, string] => !!entry[1]),
+);
+const server = await startLocalServer({ port, env, seedDemoUser: true, printEmails: true });
 
 process.stdout.write(`
 Password reset service running on ${server.url}

@@ -1,9 +1,11 @@
 import type { Clock } from '../../lib/clock';
 
-/** A clock that only moves when told to. sleep() advances it at once, so floors cost no real time. */
-export function manualClock(
-  start = Date.UTC(2026, 0, 1, 12, 0, 0),
-): Clock & { advance(ms: number): void; slept: number[] } {
+/**
+ * A clock that only moves when told to. sleep() advances it at once, so floors cost no real time.
+ * It starts at the real present: DynamoDB Local runs a TTL reaper on its own clock, and an item
+ * whose TTL is already in the past can vanish mid-test.
+ */
+export function manualClock(start = Date.now()): Clock & { advance(ms: number): void; slept: number[] } {
   let now = start;
   const slept: number[] = [];
   return {
