@@ -59,13 +59,12 @@ export function createAudit(logger: Logger, metrics: Metrics): Audit {
   return (entry, context) => {
     logger.info(entry.event, { audit: entry, ...context });
     const name = METRIC_NAME[entry.event];
+    metrics.addMetric(name, MetricUnit.Count, 1);
     if ('reason' in entry && entry.reason) {
-      // One metric per reason lets an alarm watch e.g. only provider errors.
+      // A second, per-reason series lets an alarm watch e.g. only provider errors.
       const single = metrics.singleMetric();
       single.addDimension('reason', entry.reason);
       single.addMetric(name, MetricUnit.Count, 1);
-    } else {
-      metrics.addMetric(name, MetricUnit.Count, 1);
     }
   };
 }

@@ -22,7 +22,12 @@ export class LocalAccounts {
     this.dummyHash = hash('not-a-real-password', config.bcryptCost);
   }
 
-  async create(email: string, password: string): Promise<{ userId: string } | { conflict: true }> {
+  /** `cost` overrides the configured bcrypt cost, e.g. to seed many benchmark users quickly. */
+  async create(
+    email: string,
+    password: string,
+    cost = this.config.bcryptCost,
+  ): Promise<{ userId: string } | { conflict: true }> {
     const normalized = normalizeEmail(email);
     if (await this.users.findByEmail(normalized)) return { conflict: true };
     const userId = randomUUID();
@@ -32,7 +37,7 @@ export class LocalAccounts {
         Item: {
           userId,
           email: normalized,
-          passwordHash: await hash(password, this.config.bcryptCost),
+          passwordHash: await hash(password, cost),
           credentialVersion: 0,
           createdAt: new Date().toISOString(),
         },

@@ -1,0 +1,82 @@
+import { createServer } from 'node:http';
+import { startDynamoDbLocal } from '../local/dynamodb-local';
+import { freePort } from '../local/free-port';
+import { startLocalServer } from '../local/server';
+import { startDynamoCounter } from './dynamo-counter';
+
+/**
+ * The service in its own process, for load clients that must not share its event loop.
+ * Settings come from the environment. Prints one JSON line when ready, then serves a small
+ * control API (stats, seeding) on a second port. SIGTERM stops everything, Java included.
+ */
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const env = Object.fromEntries(
+  Object.entries(process.env).filter((entry): entry is [string, string] => !!entry[1]),
+);
+const dynamo = await startDynamoDbLocal();
+const counter = process.env.BENCH_COUNT_CALLS ? await startDynamoCounter(dynamo.endpoint) : undefined;
+const server = await startLocalServer({ port: 0, env, dynamoEndpoint: counter?.endpoint ?? dynamo.endpoint });
+
+let floorExceeded = 0;
+const write = process.stdout.write.bind(process.stdout);
+// Count the service's own floor warnings and keep its log lines off the bench output.
+process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
+  const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+  if (text.includes('"response_floor_exceeded"')) floorExceeded++;
+  const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+  callback?.();
+  return true;
+}) as typeof process.stdout.write;
+
+const controlPort = await freePort();
+const control = createServer(async (req, res) => {
+  const reply = (value: unknown) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(value));
+  };
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (url.pathname === '/stats') {
+    return reply({
+      dynamo: counter?.snapshot(),
+      ssmGetCalls: server.ssm.getCalls,
+      floorExceeded,
+      rssBytes: process.memoryUsage().rss,
+      outbox: server.outbox.outbox().length,
+    });
+  }
+  if (url.pathname === '/reset') {
+    counter?.reset();
+    floorExceeded = 0;
+    return reply({ ok: true });
+  }
+  if (url.pathname === '/seed') {
+    const count = Number(url.searchParams.get('count') ?? 0);
+    const prefix = url.searchParams.get('prefix') ?? 'bench-user';
+    const emails: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const email = `${prefix}-${i}@example.com`;
+      await server.accounts.create(email, 'a seeded bench passphrase', 4);
+      emails.push(email);
+    }
+    return reply({ emails });
+  }
+  if (url.pathname === '/outbox')
+    return reply(server.outbox.outbox().map((m) => ({ to: m.to, template: m.template, link: m.link })));
+  res.writeHead(404);
+  res.end();
+});
+await new Promise<void>((resolve) => control.listen(controlPort, '127.0.0.1', resolve));
+
+write(
+  `${JSON.stringify({ ready: true, url: server.url, control: `http://127.0.0.1:${controlPort}`, pid: process.pid })}\n`,
+);
+
+const stop = async () => {
+  control.close();
+  await server.stop();
+  await counter?.stop();
+  await dynamo.stop();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());

@@ -1,0 +1,49 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+/** Starts bench/serve.ts in a child process with the given settings and waits for its ready line. */
+export interface ServiceProcess {
+  url: string;
+  control: string;
+  pid: number;
+  stats(): Promise<Record<string, unknown>>;
+  reset(): Promise<void>;
+  seed(count: number, prefix?: string): Promise<string[]>;
+  outbox(): Promise<Array<{ to: string; template: string; link?: string }>>;
+  stop(): Promise<void>;
+}
+
+export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/serve.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const ready = await new Promise<{ url: string; control: string; pid: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('service did not start within 60 s')), 60_000);
+    child.once('exit', (code) => reject(new Error(`service exited with code ${code}`)));
+    lines.on('line', (line) => {
+      if (!line.startsWith('{"ready"')) return;
+      clearTimeout(timer);
+      resolve(JSON.parse(line));
+    });
+  });
+  const get = async <T>(path: string): Promise<T> =>
+    (await fetch(`${ready.control}${path}`)).json() as Promise<T>;
+  return {
+    ...ready,
+    stats: () => get('/stats'),
+    reset: async () => {
+      await get('/reset');
+    },
+    seed: async (count, prefix = 'bench-user') =>
+      (await get<{ emails: string[] }>(`/seed?count=${count}&prefix=${prefix}`)).emails,
+    outbox: () => get('/outbox'),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

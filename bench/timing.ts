@@ -1,0 +1,151 @@
+import { parseArgs } from 'node:util';
+import { ROUTES } from '../local/server';
+import { machine, ms, table, writeResult } from './report';
+import { startServiceProcess } from './service-process';
+import { kolmogorovSmirnov, mannWhitneyU, median, percentile } from './stats';
+
+/**
+ * `npm run bench:timing`: does the request endpoint's response time reveal whether an account
+ * exists? Sends interleaved requests for existing and unknown addresses to the local server (in
+ * its own process, on DynamoDB Local, with the default 250 ms response floor) and compares the
+ * two latency distributions. Existing accounts take the full path: token write and email.
+ */
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '8' },
+    accounts: { type: 'string', default: '50' },
+  },
+});
+const perGroup = Number(values.requests);
+const concurrency = Number(values.concurrency);
+
+export async function runTimingBench(options = { perGroup, concurrency, accounts: Number(values.accounts) }) {
+  const service = await startServiceProcess({
+    // Lift the limits so every existing-account request sends mail: the branch most unlike the unknown one.
+    RATE_LIMIT_REQUEST_IP: '100000000/1h',
+    RATE_LIMIT_REQUEST_ACCOUNT: '100000000/1h',
+  });
+  try {
+    const existing = await service.seed(options.accounts, 'timing');
+    const plan: Array<{ group: 'existing' | 'unknown'; email: string }> = [];
+    for (let i = 0; i < options.perGroup; i++) {
+      plan.push({ group: 'existing', email: existing[i % existing.length] as string });
+      plan.push({ group: 'unknown', email: `nobody-${i}@example.com` });
+    }
+    const send = async (email: string) => {
+      const started = performance.now();
+      const response = await fetch(`${service.url}${ROUTES.request}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email }),
+      });
+      const body = await response.text();
+      return { ms: performance.now() - started, status: response.status, body };
+    };
+
+    // Warm-up: JIT, connection pools, DynamoDB Local's own warm-up. Not counted.
+    for (let i = 0; i < 40; i++) await send(i % 2 ? (existing[0] as string) : `warmup-${i}@example.com`);
+    await service.reset();
+
+    const samples = { existing: [] as number[], unknown: [] as number[] };
+    const bodies = new Set<string>();
+    const statuses = new Set<number>();
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: options.concurrency }, async () => {
+        while (next < plan.length) {
+          const item = plan[next++] as (typeof plan)[number];
+          const result = await send(item.email);
+          samples[item.group].push(result.ms);
+          bodies.add(result.body);
+          statuses.add(result.status);
+        }
+      }),
+    );
+    const elapsedSeconds = (performance.now() - started) / 1000;
+    const stats = await service.stats();
+    const outbox = await service.outbox();
+
+    const mw = mannWhitneyU(samples.existing, samples.unknown);
+    const ks = kolmogorovSmirnov(samples.existing, samples.unknown);
+    const result = {
+      machine: machine(),
+      config: {
+        floorMs: 250,
+        perGroup: options.perGroup,
+        concurrency: options.concurrency,
+        accounts: options.accounts,
+      },
+      existing: {
+        n: samples.existing.length,
+        median: median(samples.existing),
+        p90: percentile(samples.existing, 90),
+        p99: percentile(samples.existing, 99),
+      },
+      unknown: {
+        n: samples.unknown.length,
+        median: median(samples.unknown),
+        p90: percentile(samples.unknown, 90),
+        p99: percentile(samples.unknown, 99),
+      },
+      medianGapMs: median(samples.existing) - median(samples.unknown),
+      mannWhitney: mw,
+      kolmogorovSmirnov: ks,
+      distinctStatuses: [...statuses],
+      distinctBodies: bodies.size,
+      emailsSent: outbox.filter((m) => m.template === 'password_reset').length,
+      floorExceeded: stats.floorExceeded,
+      elapsedSeconds,
+    };
+    const target = Math.abs(result.medianGapMs) < 1 && mw.p >= 0.01;
+    return { ...result, meetsTarget: target };
+  } finally {
+    await service.stop();
+  }
+}
+
+export function printTiming(result: Awaited<ReturnType<typeof runTimingBench>>): void {
+  console.log(
+    table(
+      ['group', 'n', 'median', 'p90', 'p99'],
+      [
+        [
+          'existing account',
+          result.existing.n,
+          ms(result.existing.median),
+          ms(result.existing.p90),
+          ms(result.existing.p99),
+        ],
+        [
+          'unknown account',
+          result.unknown.n,
+          ms(result.unknown.median),
+          ms(result.unknown.p90),
+          ms(result.unknown.p99),
+        ],
+      ],
+    ),
+  );
+  console.log(`median gap (existing - unknown): ${ms(result.medianGapMs)}`);
+  console.log(
+    `Mann-Whitney U: U=${result.mannWhitney.u.toFixed(0)}, z=${result.mannWhitney.z.toFixed(3)}, p=${result.mannWhitney.p.toFixed(4)}`,
+  );
+  console.log(
+    `Kolmogorov-Smirnov: D=${result.kolmogorovSmirnov.d.toFixed(4)}, p=${result.kolmogorovSmirnov.p.toFixed(4)}`,
+  );
+  console.log(
+    `statuses ${result.distinctStatuses.join(',')}; distinct bodies ${result.distinctBodies}; reset emails sent ${result.emailsSent}; floor exceeded ${result.floorExceeded} times`,
+  );
+  console.log(`target (|gap| < 1 ms and p >= 0.01): ${result.meetsTarget ? 'met' : 'NOT met'}`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const result = await runTimingBench();
+  console.log(
+    `\nRequest timing: existing vs unknown accounts (${result.machine.cpu}, ${result.machine.cores} cores, Node ${result.machine.node})`,
+  );
+  printTiming(result);
+  console.log(`written to ${writeResult('timing', result)} in ${result.elapsedSeconds.toFixed(0)} s`);
+}
