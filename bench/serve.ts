@@ -28,6 +28,14 @@ process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
   return true;
 }) as typeof process.stdout.write;
 
+// Locally, concurrent requests share one Metrics instance (Lambda never does), so one
+// invocation can publish another's metrics and the second warns of an empty set. Not a fault.
+const writeErr = process.stderr.write.bind(process.stderr);
+process.stderr.write = ((chunk: unknown, ...rest: unknown[]) => {
+  if (typeof chunk === 'string' && chunk.startsWith('No application metrics')) return true;
+  return (writeErr as (...args: unknown[]) => boolean)(chunk, ...rest);
+}) as typeof process.stderr.write;
+
 const controlPort = await freePort();
 const control = createServer(async (req, res) => {
   const reply = (value: unknown) => {
