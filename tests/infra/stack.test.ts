@@ -279,7 +279,7 @@ describe('cdk-nag', () => {
     const acknowledged = assembly
       .getStackArtifact(dev.stack.artifactId)
       .findMetadataByType('aws:cdk:acknowledged-rules')
-      .flatMap((entry) => Object.entries(entry.data as Record<string, string>));
+      .flatMap((entry) => Object.entries(entry.data as unknown as Record<string, string>));
     expect(acknowledged.map(([rule]) => rule)).toContain('Annotation::AwsSolutions-APIG4');
     for (const [, reason] of acknowledged) expect(reason.length).toBeGreaterThan(40);
   });
