@@ -201,8 +201,7 @@ export class PasswordResetStack extends Stack {
     });
     logGroup.grantWrite(role);
     Validations.of(role).acknowledge({
-      id:
-        'AwsSolutions-IAM5[Resource::<' + this.getLogicalId(logGroup.node.defaultChild as never) + '.Arn>:*]',
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(logGroup.node.defaultChild as never)}.Arn>:*]`,
       reason:
         "Lambda names its log streams at run time; the grant is scoped to this function's own log group.",
     });

@@ -108,7 +108,8 @@ export async function confirmReset(
   });
   if (outcome === 'token_rejected') return invalid('already_used');
 
-  await refundFailure();
+  // The reset is committed: nothing after this point may turn it into an error answer.
+  await refundFailure().catch(() => undefined);
   deps.audit({ event: 'reset_completed' }, context);
   await notifyPasswordChanged(candidate.userEmail, context, deps);
   return { status: 'completed' };

@@ -22,16 +22,21 @@ export const LOCAL_AWS_ENV = {
   AWS_SECRET_ACCESS_KEY: 'local',
 } as const;
 
-export async function startDynamoDbLocal(
-  options: { port?: number; timeoutMs?: number } = {},
-): Promise<DynamoDbLocal> {
+export interface DynamoDbLocalOptions {
+  port?: number;
+  /** A folder to keep the data in, so it survives a restart. In memory when absent. */
+  path?: string;
+  timeoutMs?: number;
+}
+
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   process.env.DDB_LOCAL_TELEMETRY = '0';
   const port = options.port ?? (await freePort());
   const child = spawn({
     port,
     sharedDb: true,
     stdio: 'ignore',
-    ...(process.env.DDB_PATH ? { path: process.env.DDB_PATH } : {}),
+    ...(options.path ? { path: options.path } : {}),
   });
   if (child.pid === undefined)
     throw new Error('DynamoDB Local did not start: is Java 17+ installed (`java -version`)?');

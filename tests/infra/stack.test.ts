@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,6 @@ function synth(context: Record<string, unknown> = {}, bundle = false) {
 
 const dev = synth();
 const { template } = dev;
-const resolve = (value: unknown) => dev.stack.resolve(value);
 
 describe('the API', () => {
   it('has exactly two Lambda functions and two POST routes, and no /__local route', () => {
