@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 /** The machine and runtime every figure is stated next to. */
@@ -29,4 +29,15 @@ export function table(headers: string[], rows: Array<Array<string | number>>): s
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length)));
   const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ');
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.slice(1).map(line)].join('\n');
+}
+
+/** Replaces the README block between `<!-- NAME:start -->` and `<!-- NAME:end -->` with figures from a run. */
+export function replaceReadmeBlock(name: string, markdown: string): void {
+  const readme = readFileSync('README.md', 'utf8');
+  const pattern = new RegExp(`<!-- ${name}:start -->[\\s\\S]*<!-- ${name}:end -->`);
+  if (!pattern.test(readme)) throw new Error(`README.md has no ${name} block`);
+  writeFileSync(
+    'README.md',
+    readme.replace(pattern, `<!-- ${name}:start -->\n${markdown}\n<!-- ${name}:end -->`),
+  );
 }

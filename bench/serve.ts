@@ -18,23 +18,30 @@ const counter = process.env.BENCH_COUNT_CALLS ? await startDynamoCounter(dynamo.
 const server = await startLocalServer({ port: 0, env, dynamoEndpoint: counter?.endpoint ?? dynamo.endpoint });
 
 let floorExceeded = 0;
+let logBytes = 0;
 const write = process.stdout.write.bind(process.stdout);
-// Count the service's own floor warnings and keep its log lines off the bench output.
-process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
-  const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
-  if (text.includes('"response_floor_exceeded"')) floorExceeded++;
-  const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
-  callback?.();
-  return true;
-}) as typeof process.stdout.write;
-
-// Locally, concurrent requests share one Metrics instance (Lambda never does), so one
-// invocation can publish another's metrics and the second warns of an empty set. Not a fault.
 const writeErr = process.stderr.write.bind(process.stderr);
-process.stderr.write = ((chunk: unknown, ...rest: unknown[]) => {
-  if (typeof chunk === 'string' && chunk.startsWith('No application metrics')) return true;
-  return (writeErr as (...args: unknown[]) => boolean)(chunk, ...rest);
-}) as typeof process.stderr.write;
+/**
+ * Keeps the service's log lines (JSON on stdout, warnings and errors on stderr) off the bench
+ * output, counting their bytes and the floor warnings. Locally, concurrent requests share one
+ * Metrics instance (Lambda never does), so one invocation can publish another's metrics and the
+ * second warns of an empty set: not a fault, and dropped too. Anything else still shows.
+ */
+const tap =
+  (passThrough: (...args: unknown[]) => boolean) =>
+  (chunk: unknown, ...rest: unknown[]): boolean => {
+    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+    if (text.startsWith('{') || text.startsWith('No application metrics')) {
+      logBytes += Buffer.byteLength(text);
+      if (text.includes('"response_floor_exceeded"')) floorExceeded++;
+      const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+      callback?.();
+      return true;
+    }
+    return passThrough(chunk, ...rest);
+  };
+process.stdout.write = tap(write as (...args: unknown[]) => boolean) as typeof process.stdout.write;
+process.stderr.write = tap(writeErr as (...args: unknown[]) => boolean) as typeof process.stderr.write;
 
 const controlPort = await freePort();
 const control = createServer(async (req, res) => {
@@ -48,6 +55,7 @@ const control = createServer(async (req, res) => {
       dynamo: counter?.snapshot(),
       ssmGetCalls: server.ssm.getCalls,
       floorExceeded,
+      logBytes,
       rssBytes: process.memoryUsage().rss,
       outbox: server.outbox.outbox().length,
     });
@@ -55,6 +63,7 @@ const control = createServer(async (req, res) => {
   if (url.pathname === '/reset') {
     counter?.reset();
     floorExceeded = 0;
+    logBytes = 0;
     return reply({ ok: true });
   }
   if (url.pathname === '/seed') {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ROUTES } from '../local/server';
-import { machine, ms, table, writeResult } from './report';
+import { machine, ms, replaceReadmeBlock, table, writeResult } from './report';
 import { startServiceProcess } from './service-process';
 import { kolmogorovSmirnov, mannWhitneyU, median, percentile } from './stats';
 
@@ -15,6 +15,7 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '8' },
     accounts: { type: 'string', default: '50' },
+    readme: { type: 'boolean', default: false },
   },
 });
 const perGroup = Number(values.requests);
@@ -106,6 +107,22 @@ export async function runTimingBench(options = { perGroup, concurrency, accounts
   }
 }
 
+/** The README's timing block, from a run's figures. */
+export function timingMarkdown(result: Awaited<ReturnType<typeof runTimingBench>>): string {
+  const row = (name: string, g: { n: number; median: number; p90: number; p99: number }) =>
+    `| ${name} | ${g.n} | ${ms(g.median)} | ${ms(g.p90)} | ${ms(g.p99)} |`;
+  return [
+    `Measured ${result.machine.date.slice(0, 10)} by \`npm run bench:timing\` on ${result.machine.cpu} (${result.machine.cores} cores), Node ${result.machine.node}: ${result.config.perGroup} known and ${result.config.perGroup} unknown requests, interleaved, ${result.config.concurrency} at a time, ${result.config.floorMs} ms floor.`,
+    '',
+    '| group | n | median | p90 | p99 |',
+    '|---|---|---|---|---|',
+    row('known account', result.existing),
+    row('unknown account', result.unknown),
+    '',
+    `Median gap ${ms(result.medianGapMs)}; Mann-Whitney U p = ${result.mannWhitney.p.toFixed(3)}, Kolmogorov-Smirnov p = ${result.kolmogorovSmirnov.p.toFixed(3)} (target: gap under 1 ms and p >= 0.01: ${result.meetsTarget ? 'met' : 'NOT met'}). Statuses: ${result.distinctStatuses.join(', ')}; distinct bodies: ${result.distinctBodies}; reset emails sent: ${result.emailsSent}; floor exceeded: ${result.floorExceeded} times.`,
+  ].join('\n');
+}
+
 export function printTiming(result: Awaited<ReturnType<typeof runTimingBench>>): void {
   console.log(
     table(
@@ -148,4 +165,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   );
   printTiming(result);
   console.log(`written to ${writeResult('timing', result)} in ${result.elapsedSeconds.toFixed(0)} s`);
+  if (values.readme) replaceReadmeBlock('timing', timingMarkdown(result));
 }

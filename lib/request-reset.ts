@@ -65,9 +65,10 @@ export async function requestReset(
 
   const emailed = await startResetForAccount(email, startedAt, context, deps);
 
+  const floor = deps.config.requestResponseFloorMs;
   const elapsed = deps.clock.now() - startedAt;
-  if (elapsed > deps.config.requestResponseFloorMs) deps.onFloorExceeded(elapsed);
-  else await deps.clock.sleep(deps.config.requestResponseFloorMs - elapsed);
+  if (elapsed < floor) await deps.clock.sleep(floor - elapsed);
+  else if (floor > 0) deps.onFloorExceeded(elapsed);
   return { status: 'accepted', emailed };
 }
 

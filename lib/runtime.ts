@@ -24,7 +24,10 @@ export function createRuntime(config: Config) {
   const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME });
   const client = createDocumentClient();
   const ssm = new SSMProvider({
-    clientConfig: { maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } },
+    clientConfig: {
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
+    },
   });
   const killSwitch = createKillSwitch({
     provider: ssm,

@@ -89,7 +89,6 @@ describe('the functions', () => {
         'ACCOUNT_KEY_SALT',
         'BCRYPT_COST',
         'KILL_SWITCH_PARAMETER_NAME',
-        'NODE_OPTIONS',
         'POWERTOOLS_METRICS_NAMESPACE',
         'POWERTOOLS_SERVICE_NAME',
         'REQUEST_RESPONSE_FLOOR_MS',
