@@ -43,6 +43,12 @@ const tap =
 process.stdout.write = tap(write as (...args: unknown[]) => boolean) as typeof process.stdout.write;
 process.stderr.write = tap(writeErr as (...args: unknown[]) => boolean) as typeof process.stderr.write;
 
+// The outbox is bounded; count every delivery so long runs can be checked exactly.
+const delivered: Record<string, number> = {};
+server.outbox.onDeliver((message) => {
+  delivered[message.template] = (delivered[message.template] ?? 0) + 1;
+});
+
 const controlPort = await freePort();
 const control = createServer(async (req, res) => {
   const reply = (value: unknown) => {
@@ -57,13 +63,14 @@ const control = createServer(async (req, res) => {
       floorExceeded,
       logBytes,
       rssBytes: process.memoryUsage().rss,
-      outbox: server.outbox.outbox().length,
+      delivered,
     });
   }
   if (url.pathname === '/reset') {
     counter?.reset();
     floorExceeded = 0;
     logBytes = 0;
+    for (const template of Object.keys(delivered)) delete delivered[template];
     return reply({ ok: true });
   }
   if (url.pathname === '/seed') {

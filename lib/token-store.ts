@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
+  type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { dynamoCall } from './dynamo';
 import { DependencyUnavailableError } from './errors';
@@ -40,7 +42,8 @@ export type ConsumeOutcome = 'consumed' | 'token_rejected';
 
 const tokenKey = (selector: string) => ({ [TOKEN_TABLE.partitionKey]: `token#${selector}` });
 const activeKey = (userId: string) => ({ [TOKEN_TABLE.partitionKey]: `active#${userId}` });
-const CONFLICT_RETRIES = 3;
+const CONFLICT_RETRIES = 5;
+type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
 
 export class TokenStore {
   constructor(
@@ -52,40 +55,31 @@ export class TokenStore {
   /** Stores a new token and makes it the only usable one for the user, in one transaction. */
   async saveActive(token: StoredToken, createdAt: number): Promise<void> {
     const ttl = Math.ceil(token.expiresAt / 1000);
-    await dynamoCall(() =>
-      this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: this.tokenTable,
-                Item: {
-                  ...tokenKey(token.selector),
-                  userId: token.userId,
-                  verifierHash: token.verifierHash,
-                  expiresAt: token.expiresAt,
-                  createdAt,
-                  [TOKEN_TABLE.ttlAttribute]: ttl,
-                },
-                // A selector collision is astronomically unlikely; never overwrite one anyway.
-                ConditionExpression: 'attribute_not_exists(#pk)',
-                ExpressionAttributeNames: { '#pk': TOKEN_TABLE.partitionKey },
-              },
-            },
-            {
-              Put: {
-                TableName: this.tokenTable,
-                Item: {
-                  ...activeKey(token.userId),
-                  selector: token.selector,
-                  [TOKEN_TABLE.ttlAttribute]: ttl,
-                },
-              },
-            },
-          ],
-        }),
-      ),
-    );
+    const outcome = await this.transact([
+      {
+        Put: {
+          TableName: this.tokenTable,
+          Item: {
+            ...tokenKey(token.selector),
+            userId: token.userId,
+            verifierHash: token.verifierHash,
+            expiresAt: token.expiresAt,
+            createdAt,
+            [TOKEN_TABLE.ttlAttribute]: ttl,
+          },
+          // A selector collision is astronomically unlikely; never overwrite one anyway.
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': TOKEN_TABLE.partitionKey },
+        },
+      },
+      {
+        Put: {
+          TableName: this.tokenTable,
+          Item: { ...activeKey(token.userId), selector: token.selector, [TOKEN_TABLE.ttlAttribute]: ttl },
+        },
+      },
+    ]);
+    if (outcome === 'condition_failed') throw new Error('Token selector collision');
   }
 
   /** Strongly consistent read of a token, its user's active pointer and the user's email. */
@@ -135,54 +129,62 @@ export class TokenStore {
    */
   async consumeAndChangePassword(change: PasswordChange): Promise<ConsumeOutcome> {
     const { token, passwordHash, changedAt } = change;
-    const command = new TransactWriteCommand({
-      TransactItems: [
-        {
-          Delete: {
-            TableName: this.tokenTable,
-            Key: tokenKey(token.selector),
-            ConditionExpression: 'verifierHash = :verifierHash AND expiresAt > :now',
-            ExpressionAttributeValues: { ':verifierHash': token.verifierHash, ':now': changedAt },
+    const outcome = await this.transact([
+      {
+        Delete: {
+          TableName: this.tokenTable,
+          Key: tokenKey(token.selector),
+          ConditionExpression: 'verifierHash = :verifierHash AND expiresAt > :now',
+          ExpressionAttributeValues: { ':verifierHash': token.verifierHash, ':now': changedAt },
+        },
+      },
+      {
+        Delete: {
+          TableName: this.tokenTable,
+          Key: activeKey(token.userId),
+          ConditionExpression: 'selector = :selector',
+          ExpressionAttributeValues: { ':selector': token.selector },
+        },
+      },
+      {
+        Update: {
+          TableName: this.usersTable,
+          Key: { [USERS_TABLE.partitionKey]: token.userId },
+          UpdateExpression: 'SET passwordHash = :hash, passwordChangedAt = :at ADD credentialVersion :one',
+          ConditionExpression: 'attribute_exists(#userId)',
+          ExpressionAttributeNames: { '#userId': USERS_TABLE.partitionKey },
+          ExpressionAttributeValues: {
+            ':hash': passwordHash,
+            ':at': new Date(changedAt).toISOString(),
+            ':one': 1,
           },
         },
-        {
-          Delete: {
-            TableName: this.tokenTable,
-            Key: activeKey(token.userId),
-            ConditionExpression: 'selector = :selector',
-            ExpressionAttributeValues: { ':selector': token.selector },
-          },
-        },
-        {
-          Update: {
-            TableName: this.usersTable,
-            Key: { [USERS_TABLE.partitionKey]: token.userId },
-            UpdateExpression: 'SET passwordHash = :hash, passwordChangedAt = :at ADD credentialVersion :one',
-            ConditionExpression: 'attribute_exists(#userId)',
-            ExpressionAttributeNames: { '#userId': USERS_TABLE.partitionKey },
-            ExpressionAttributeValues: {
-              ':hash': passwordHash,
-              ':at': new Date(changedAt).toISOString(),
-              ':one': 1,
-            },
-          },
-        },
-      ],
-    });
+      },
+    ]);
+    return outcome === 'committed' ? 'consumed' : 'token_rejected';
+  }
+
+  /**
+   * One TransactWriteItems, made safe to retry:
+   * - a ClientRequestToken makes every retry idempotent, so an attempt that committed but whose
+   *   answer was lost (a timeout) reads as committed on retry, not as a failed condition;
+   * - a TransactionConflict (another transaction held an item) is retried with backoff, after
+   *   which the other transaction has either taken the item (our condition fails) or not.
+   */
+  private async transact(items: TransactItems): Promise<'committed' | 'condition_failed'> {
+    const command = new TransactWriteCommand({ TransactItems: items, ClientRequestToken: randomUUID() });
     for (let attempt = 1; ; attempt++) {
       try {
         await dynamoCall(() => this.client.send(command));
-        return 'consumed';
+        return 'committed';
       } catch (error) {
         if (!(error instanceof TransactionCanceledException)) throw error;
         const reasons = error.CancellationReasons ?? [];
-        if (reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) return 'token_rejected';
-        // A conflict means another transaction held one of the items. Retrying settles it:
-        // either the other one consumed the token (we then fail the condition) or we win.
+        if (reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) return 'condition_failed';
         const conflict = reasons.some((reason) => reason.Code === 'TransactionConflict');
         if (!conflict) throw error;
         if (attempt > CONFLICT_RETRIES) throw new DependencyUnavailableError('DynamoDB', { cause: error });
-        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
+        await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt * (0.5 + Math.random())));
       }
     }
   }
