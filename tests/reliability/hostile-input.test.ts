@@ -1,9 +1,11 @@
 import { fc, test } from '@fast-check/vitest';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, vi } from 'vitest';
 import { REQUEST_ACCEPTED_BODY } from '../../lib/http/schemas';
 import type { LocalServer } from '../../local/server';
 import { ROUTES, send, startTestServer } from '../support/http';
 import { report, SIZES } from '../support/sizes';
+
+vi.setConfig({ testTimeout: SIZES.timeoutMs });
 
 /**
  * Property-based hostile input on both endpoints, over HTTP: whatever arrives, the answer is a

@@ -1,9 +1,11 @@
 import { compare } from 'bcryptjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { confirmReset } from '../../lib/confirm-reset';
 import { requestReset } from '../../lib/request-reset';
 import { createTestWorld, type TestWorld } from '../support/deps';
 import { report, SIZES } from '../support/sizes';
+
+vi.setConfig({ testTimeout: SIZES.timeoutMs });
 
 /** Races on real DynamoDB Local: single use holds under heavy concurrency, and newer always wins. */
 let world: TestWorld;
@@ -105,7 +107,11 @@ describe('concurrent requests', () => {
     expect(tokens.length).toBeGreaterThan(0);
     const usableTokens = results.filter((r) => r.status === 'completed').length;
     expect(usableTokens).toBe(1);
-    report('concurrent requests', { requests: SIZES.concurrentRequests, tokensDelivered: tokens.length, usableTokens });
+    report('concurrent requests', {
+      requests: SIZES.concurrentRequests,
+      tokensDelivered: tokens.length,
+      usableTokens,
+    });
   });
 
   it('never leaves an older token usable once a newer one was issued, with requests and confirms interleaved', async () => {

@@ -21,12 +21,15 @@ export function manualClock(start = Date.now()): Clock & { advance(ms: number): 
   };
 }
 
-/** Deterministic "random" bytes: a counter, so each token differs and tests can repeat. */
+/**
+ * Deterministic "random" bytes: every call is distinct (a 32-bit counter up front, a fixed
+ * pattern after), so tokens repeat across runs but never within one.
+ */
 export function sequentialRandom(seed = 1): (size: number) => Uint8Array {
   let counter = seed;
   return (size) => {
-    const bytes = new Uint8Array(size);
-    bytes.fill(counter++ % 256);
+    const bytes = new Uint8Array(size).fill(0xa5);
+    new DataView(bytes.buffer).setUint32(0, counter++);
     return bytes;
   };
 }

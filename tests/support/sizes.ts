@@ -9,6 +9,7 @@ export const SIZES = STRESS
       interleavedRounds: 150,
       fuzzRuns: 20_000,
       soakSeconds: 180,
+      timeoutMs: 900_000,
     }
   : {
       tokens: 50,
@@ -17,6 +18,7 @@ export const SIZES = STRESS
       interleavedRounds: 30,
       fuzzRuns: 2_000,
       soakSeconds: 0,
+      timeoutMs: 120_000,
     };
 
 /** One summary line per suite, printed in both modes so CI logs carry the counts too. */
