@@ -150,9 +150,11 @@ describe('concurrent requests', () => {
       previous = newest;
     }
 
+    expect(roundsWithoutNewToken).toBeLessThan(SIZES.interleavedRounds / 2);
     report('interleaved requests and confirms', {
       rounds: SIZES.interleavedRounds,
       consumedBeforeSuperseded,
+      roundsWithoutNewToken,
     });
   });
 });
