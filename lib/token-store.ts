@@ -112,6 +112,10 @@ export class TokenStore {
         }),
       ),
     );
+    // Under throttling DynamoDB may leave keys unprocessed; a missing pointer must not read as
+    // "superseded", so this is an outage (503), not an invalid token.
+    if (Object.keys(related.UnprocessedKeys ?? {}).length > 0)
+      throw new DependencyUnavailableError('DynamoDB');
     const pointer = related.Responses?.[this.tokenTable]?.[0];
     const user = related.Responses?.[this.usersTable]?.[0];
     const email = user?.[USERS_TABLE.emailAttribute];
