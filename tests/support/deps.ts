@@ -130,7 +130,8 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
     },
     /** The token of the newest reset email in the outbox. */
     lastToken: () => {
-      const link = outbox.outbox().at(-1)?.link;
+      // The newest reset email: a password_changed notice may have arrived after it.
+      const link = outbox.outbox().findLast((message) => message.template === 'password_reset')?.link;
       if (!link) throw new Error('no reset email in the outbox');
       return decodeURIComponent(new URL(link).hash.replace('#token=', ''));
     },
