@@ -15,7 +15,7 @@ import { createTables } from '../local/tables';
 import { runColdStart } from './cold-start';
 import { type LoadResult, load } from './load';
 import { machine, ms, replaceReadmeBlock, table, writeResult } from './report';
-import { type ServiceProcess, startServiceProcess } from './service-process';
+import { LIFTED_LIMITS, type ServiceProcess, startServiceProcess } from './service-process';
 import { median } from './stats';
 import { printTiming, runTimingBench } from './timing';
 
@@ -28,12 +28,6 @@ import { printTiming, runTimingBench } from './timing';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const { values } = parseArgs({ options: { readme: { type: 'boolean', default: false } } });
 const started = performance.now();
-const NO_LIMITS = {
-  RATE_LIMIT_REQUEST_IP: '100000000/1h',
-  RATE_LIMIT_REQUEST_ACCOUNT: '100000000/1h',
-  RATE_LIMIT_CONFIRM_IP: '100000000/1h',
-  RATE_LIMIT_CONFIRM_FAILURES_IP: '100000000/1h',
-};
 const CONCURRENCY = [1, 10, 50] as const;
 const log = (line: string) =>
   console.log(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${line}`);
@@ -57,7 +51,7 @@ async function requestLatency() {
   const results: Record<string, LoadResult[]> = {};
   for (const floor of ['250', '0']) {
     const service = await startServiceProcess({
-      ...NO_LIMITS,
+      ...LIFTED_LIMITS,
       REQUEST_RESPONSE_FLOOR_MS: floor,
       BCRYPT_COST: '12',
     });
@@ -90,7 +84,7 @@ async function requestLatency() {
 
 async function confirmLatency(cost: number) {
   const service = await startServiceProcess({
-    ...NO_LIMITS,
+    ...LIFTED_LIMITS,
     BCRYPT_COST: String(cost),
     REQUEST_RESPONSE_FLOOR_MS: '0',
   });
@@ -225,9 +219,9 @@ async function callsPerOperation() {
   // Production defaults for the per-account limits (two rules) and the 30 s kill-switch cache;
   // only the per-IP limits are lifted, since all load comes from one address.
   const service = await startServiceProcess({
-    RATE_LIMIT_REQUEST_IP: NO_LIMITS.RATE_LIMIT_REQUEST_IP,
-    RATE_LIMIT_CONFIRM_IP: NO_LIMITS.RATE_LIMIT_CONFIRM_IP,
-    RATE_LIMIT_CONFIRM_FAILURES_IP: NO_LIMITS.RATE_LIMIT_CONFIRM_FAILURES_IP,
+    RATE_LIMIT_REQUEST_IP: LIFTED_LIMITS.RATE_LIMIT_REQUEST_IP,
+    RATE_LIMIT_CONFIRM_IP: LIFTED_LIMITS.RATE_LIMIT_CONFIRM_IP,
+    RATE_LIMIT_CONFIRM_FAILURES_IP: LIFTED_LIMITS.RATE_LIMIT_CONFIRM_FAILURES_IP,
     KILL_SWITCH_CACHE_SECONDS: '30',
     BENCH_COUNT_CALLS: '1',
     REQUEST_RESPONSE_FLOOR_MS: '0',

@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { definedSettings } from '../lib/config';
 import { startDynamoDbLocal } from '../local/dynamodb-local';
 import { freePort } from '../local/free-port';
 import { startLocalServer } from '../local/server';
@@ -10,9 +11,7 @@ import { startDynamoCounter } from './dynamo-counter';
  * control API (stats, seeding) on a second port. SIGTERM stops everything, Java included.
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-const env = Object.fromEntries(
-  Object.entries(process.env).filter((entry): entry is [string, string] => !!entry[1]),
-);
+const env = definedSettings(process.env);
 const dynamo = await startDynamoDbLocal();
 const counter = process.env.BENCH_COUNT_CALLS ? await startDynamoCounter(dynamo.endpoint) : undefined;
 const server = await startLocalServer({ port: 0, env, dynamoEndpoint: counter?.endpoint ?? dynamo.endpoint });

@@ -1,6 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
+/** Every rate limit lifted: all benchmark and soak load comes from one address. */
+export const LIFTED_LIMITS = {
+  RATE_LIMIT_REQUEST_IP: '100000000/1h',
+  RATE_LIMIT_REQUEST_ACCOUNT: '100000000/1h',
+  RATE_LIMIT_CONFIRM_IP: '100000000/1h',
+  RATE_LIMIT_CONFIRM_FAILURES_IP: '100000000/1h',
+};
+
 /** Starts bench/serve.ts in a child process with the given settings and waits for its ready line. */
 export interface ServiceProcess {
   url: string;

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ROUTES } from '../local/server';
 import { machine, ms, replaceReadmeBlock, table, writeResult } from './report';
-import { startServiceProcess } from './service-process';
+import { LIFTED_LIMITS, startServiceProcess } from './service-process';
 import { kolmogorovSmirnov, mannWhitneyU, median, percentile } from './stats';
 
 /**
@@ -22,11 +22,8 @@ const perGroup = Number(values.requests);
 const concurrency = Number(values.concurrency);
 
 export async function runTimingBench(options = { perGroup, concurrency, accounts: Number(values.accounts) }) {
-  const service = await startServiceProcess({
-    // Lift the limits so every existing-account request sends mail: the branch most unlike the unknown one.
-    RATE_LIMIT_REQUEST_IP: '100000000/1h',
-    RATE_LIMIT_REQUEST_ACCOUNT: '100000000/1h',
-  });
+  // Limits lifted so every existing-account request sends mail: the branch most unlike the unknown one.
+  const service = await startServiceProcess(LIFTED_LIMITS);
   try {
     const existing = await service.seed(options.accounts, 'timing');
     const plan: Array<{ group: 'existing' | 'unknown'; email: string }> = [];

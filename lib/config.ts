@@ -95,15 +95,17 @@ export type Config = {
   accountKeySalt: string;
 };
 
+/** The variables that have a value: an empty string counts as unset, never as a value. */
+export function definedSettings(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => !!entry[1]));
+}
+
 /**
  * Reads the environment once and fails fast, naming every bad setting.
  * Empty strings count as unset so that a blank variable never slips through as a value.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
-  );
-  const parsed = schema.safeParse(present);
+  const parsed = schema.safeParse(definedSettings(env));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);

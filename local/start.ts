@@ -1,3 +1,4 @@
+import { definedSettings } from '../lib/config';
 import { DEMO_USER, ROUTES, startLocalServer } from './server';
 
 /** `npm start`: the whole service on http://127.0.0.1:$PORT (default 3000). Ctrl-C stops everything. */
@@ -5,10 +6,12 @@ import { DEMO_USER, ROUTES, startLocalServer } from './server';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const port = Number(process.env.PORT ?? 3000);
 // Settings from the environment win over the local defaults, so `TOKEN_TTL_MINUTES=5 npm start` works.
-const env = Object.fromEntries(
-  Object.entries(process.env).filter((entry): entry is [string, string] => !!entry[1]),
-);
-const server = await startLocalServer({ port, env, seedDemoUser: true, printEmails: true });
+const server = await startLocalServer({
+  port,
+  env: definedSettings(process.env),
+  seedDemoUser: true,
+  printEmails: true,
+});
 
 process.stdout.write(`
 Password reset service running on ${server.url}
