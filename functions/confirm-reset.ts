@@ -1,11 +1,11 @@
-import { isCommonPassword } from '../lib/common-passwords';
 import { loadConfig } from '../lib/config';
 import { type ConfirmResetDeps, confirmReset } from '../lib/confirm-reset';
 import { RateLimitedError } from '../lib/errors';
 import { createEndpoint } from '../lib/http/endpoint';
 import { problemResponse } from '../lib/http/problem';
 import { confirmResetBody, RESET_COMPLETED_BODY } from '../lib/http/schemas';
-import { createPasswordHasher } from '../lib/password-hasher';
+import { isCommonPassword } from '../lib/passwords/common-passwords';
+import { createPasswordHasher } from '../lib/passwords/password-hasher';
 import { createRuntime } from '../lib/runtime';
 
 /**

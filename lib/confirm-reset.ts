@@ -1,13 +1,13 @@
 import type { Audit, AuditContext } from './audit';
 import type { Clock } from './clock';
 import type { Config } from './config';
-import type { SendEmail } from './email';
-import type { HashPassword } from './password-hasher';
-import { checkPassword, type PolicyViolation } from './password-policy';
+import type { SendEmail } from './email/send-email';
+import type { RateLimiter } from './limits/rate-limiter';
+import type { HashPassword } from './passwords/password-hasher';
+import { checkPassword, type PolicyViolation } from './passwords/password-policy';
 import type { Pseudonymize } from './pseudonym';
-import type { RateLimiter } from './rate-limiter';
-import { parseToken, verifierMatches } from './token';
-import type { TokenStore } from './token-store';
+import { parseToken, verifierMatches } from './tokens/token';
+import type { TokenStore } from './tokens/token-store';
 
 export interface ConfirmResetDeps {
   tokens: Pick<TokenStore, 'findCandidate' | 'consumeAndChangePassword'>;

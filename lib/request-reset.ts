@@ -1,13 +1,13 @@
 import type { Audit, AuditContext } from './audit';
 import type { Clock } from './clock';
 import type { Config } from './config';
-import type { SendEmail } from './email';
-import type { KillSwitch } from './kill-switch';
+import type { KillSwitch } from './email/kill-switch';
+import type { SendEmail } from './email/send-email';
+import type { RateLimiter } from './limits/rate-limiter';
 import type { Pseudonymize } from './pseudonym';
-import type { RateLimiter } from './rate-limiter';
-import { issueToken, type RandomBytes } from './token';
-import type { TokenStore } from './token-store';
-import { normalizeEmail, type UserStore } from './user-store';
+import { issueToken, type RandomBytes } from './tokens/token';
+import type { TokenStore } from './tokens/token-store';
+import { normalizeEmail, type UserStore } from './users/user-store';
 
 export interface RequestResetDeps {
   users: Pick<UserStore, 'findByEmail'>;

@@ -5,13 +5,13 @@ import { createAudit, METRIC_NAMESPACE, METRICS } from './audit';
 import { systemClock } from './clock';
 import type { Config } from './config';
 import { createDocumentClient } from './dynamo';
-import { createSendEmail } from './email';
-import { createKillSwitch } from './kill-switch';
-import { mockEmailProvider } from './mock-email-provider';
+import { createKillSwitch } from './email/kill-switch';
+import { mockEmailProvider } from './email/mock-provider';
+import { createSendEmail } from './email/send-email';
+import { RateLimiter } from './limits/rate-limiter';
 import { createPseudonymizer } from './pseudonym';
-import { RateLimiter } from './rate-limiter';
-import { TokenStore } from './token-store';
-import { UserStore } from './user-store';
+import { TokenStore } from './tokens/token-store';
+import { UserStore } from './users/user-store';
 
 export const SERVICE_NAME = 'password-reset';
 

@@ -3,8 +3,8 @@ import { DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { type Config, loadConfig } from '../lib/config';
+import { type MockEmailProvider, mockEmailProvider } from '../lib/email/mock-provider';
 import { problemResponse } from '../lib/http/problem';
-import { type MockEmailProvider, mockEmailProvider } from '../lib/mock-email-provider';
 import { lambdaContext, toApiGatewayEvent, writeResult } from './api-gateway';
 import { type DynamoDbLocal, LOCAL_AWS_ENV, startDynamoDbLocal } from './dynamodb-local';
 import { type SsmStandIn, startSsmStandIn } from './ssm-stand-in';

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { TOKEN_MAX_LENGTH } from '../token';
+import { TOKEN_MAX_LENGTH } from '../tokens/token';
 
 /**
  * Request bodies. strictObject rejects unknown keys, which also covers `__proto__`

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { confirmReset } from '../../lib/confirm-reset';
-import { RateLimiter } from '../../lib/rate-limiter';
+import { RateLimiter } from '../../lib/limits/rate-limiter';
 import type { LocalServer } from '../../local/server';
 import { createTestWorld, type TestWorld } from '../support/deps';
 import { ROUTES, send, stableHeaders, startTestServer } from '../support/http';

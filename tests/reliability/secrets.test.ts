@@ -1,6 +1,6 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { hashVerifier } from '../../lib/token';
+import { hashVerifier } from '../../lib/tokens/token';
 import type { LocalServer } from '../../local/server';
 import { ROUTES, send, startTestServer, tokenFromLink } from '../support/http';
 import { captureOutput } from '../support/log-capture';

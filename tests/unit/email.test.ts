@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createSendEmail } from '../../lib/email';
-import type { KillSwitchState } from '../../lib/kill-switch';
-import { MockEmailProvider } from '../../lib/mock-email-provider';
-import { escapeHtml } from '../../lib/templates/escape';
-import { renderPasswordChanged } from '../../lib/templates/password-changed';
-import { renderPasswordReset } from '../../lib/templates/password-reset';
+import type { KillSwitchState } from '../../lib/email/kill-switch';
+import { MockEmailProvider } from '../../lib/email/mock-provider';
+import { createSendEmail } from '../../lib/email/send-email';
+import { escapeHtml } from '../../lib/email/templates/escape';
+import { renderPasswordChanged } from '../../lib/email/templates/password-changed';
+import { renderPasswordReset } from '../../lib/email/templates/password-reset';
 
 const resetData = {
   link: 'https://market.example.com/reset-password#token=abc.def',

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { createKillSwitch } from '../../lib/kill-switch';
+import { createKillSwitch } from '../../lib/email/kill-switch';
 
 function killSwitchWith(get: () => Promise<unknown>, now = () => 0) {
   const onUnavailable = vi.fn();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { commonPasswordCount, isCommonPassword } from '../../lib/common-passwords';
-import { checkPassword, type PasswordPolicyOptions } from '../../lib/password-policy';
+import { commonPasswordCount, isCommonPassword } from '../../lib/passwords/common-passwords';
+import { checkPassword, type PasswordPolicyOptions } from '../../lib/passwords/password-policy';
 
 const nist: PasswordPolicyOptions = { minLength: 15, maxLength: 64, compositionRules: false };
 const context = { email: 'jane.doe@example.com', isCommon: isCommonPassword };

@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DependencyUnavailableError } from '../../lib/errors';
-import { TokenStore } from '../../lib/token-store';
+import { TokenStore } from '../../lib/tokens/token-store';
 
 /** Edge cases DynamoDB Local cannot produce on demand; the happy paths run on DynamoDB Local. */
 function storeAnswering(...responses: unknown[]): TokenStore {

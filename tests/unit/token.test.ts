@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashVerifier, issueToken, parseToken, verifierMatches } from '../../lib/token';
+import { hashVerifier, issueToken, parseToken, verifierMatches } from '../../lib/tokens/token';
 
 describe('reset tokens', () => {
   it('issues a selector and a 256-bit verifier, and stores only the verifier hash', () => {

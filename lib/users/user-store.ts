@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamoCall } from './dynamo';
-import { USERS_TABLE } from './table-schema';
+import { dynamoCall } from '../dynamo';
+import { USERS_TABLE } from '../table-schema';
 
 export interface UserAccount {
   userId: string;

@@ -1,8 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { RateRule } from './config';
-import { dynamoCall } from './dynamo';
-import { TOKEN_TABLE } from './table-schema';
+import type { RateRule } from '../config';
+import { dynamoCall } from '../dynamo';
+import { TOKEN_TABLE } from '../table-schema';
 
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 

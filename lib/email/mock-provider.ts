@@ -1,4 +1,4 @@
-import type { EmailProvider, OutgoingEmail } from './email';
+import type { EmailProvider, OutgoingEmail } from './send-email';
 
 /**
  * The only email provider: it delivers to an in-memory outbox, never to the network.

@@ -7,9 +7,9 @@ import {
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { dynamoCall } from './dynamo';
-import { DependencyUnavailableError } from './errors';
-import { TOKEN_TABLE, USERS_TABLE } from './table-schema';
+import { dynamoCall } from '../dynamo';
+import { DependencyUnavailableError } from '../errors';
+import { TOKEN_TABLE, USERS_TABLE } from '../table-schema';
 
 /**
  * DynamoDB reads and writes for reset tokens. The token table holds:
