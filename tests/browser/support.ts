@@ -79,7 +79,7 @@ const RECORD_HREFS = `
 
 /** A new browser context (no cookies, no storage) and a page whose traffic and errors are recorded. */
 export async function openWatchedPage(browser: Browser): Promise<WatchedPage> {
-  const context = await browser.newContext({ viewport: { width: 720, height: 800 } });
+  const context = await browser.newContext({ viewport: { width: 720, height: 560 } });
   await context.addInitScript({ content: RECORD_HREFS });
   const page = await context.newPage();
   const requests: SeenRequest[] = [];
