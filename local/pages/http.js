@@ -84,6 +84,7 @@ export function holdButton(button, seconds, ready) {
       setUnavailable(button, false);
       ready();
     },
-    (seconds ?? 60) * 1000,
+    // At most a day: the service's windows are never longer, and setTimeout overflows past 24 days.
+    Math.min(seconds ?? 60, 86_400) * 1000,
   );
 }

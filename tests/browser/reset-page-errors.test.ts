@@ -47,6 +47,30 @@ describe.skipIf(!HAS_CHROMIUM)('the reset page when the service refuses or fails
     await page.keyboard.press('Enter');
   }
 
+  it('reads Retry-After both as seconds and as an HTTP date', async () => {
+    const { page, context } = await openWatchedPage(browser);
+    await page.goto(`${server.url}/forgot-password`);
+    const inTwoMinutes = new Date(Date.now() + 120_000).toUTCString();
+
+    // The page's own module, imported in the page (CSP allows 'self' scripts).
+    const parsed = (await page.evaluate(`import('/pages/http.js').then((http) => [
+      http.parseRetryAfter('90'),
+      http.parseRetryAfter(${JSON.stringify(inTwoMinutes)}),
+      http.parseRetryAfter('Thu, 01 Jan 1970 00:00:00 GMT'),
+      http.parseRetryAfter('soon'),
+      http.describeWait(1),
+      http.describeWait(45),
+    ])`)) as [number, number, number, number | undefined, string, string];
+
+    expect(parsed[0]).toBe(90);
+    expect(parsed[1]).toBeGreaterThanOrEqual(118);
+    expect(parsed[1]).toBeLessThanOrEqual(120);
+    expect(parsed[2]).toBe(0);
+    expect(parsed[3]).toBeUndefined();
+    expect(parsed.slice(4)).toEqual(['1 second', '45 seconds']);
+    await context.close();
+  });
+
   it('says the service could not be reached when the network fails, and keeps the form', async () => {
     const { page, context } = await openWatchedPage(browser);
     await page.route(`**${ROUTES.confirm}`, (route) => route.abort('connectionrefused'));
