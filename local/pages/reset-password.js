@@ -38,8 +38,9 @@ const label = submit.textContent;
 // 2. Nothing is sent until the user submits. A mail gateway that "clicks" every link to scan it
 //    opens this page and leaves, and the token stays unused.
 wireRequestForm();
-if (token) resetSection.hidden = false;
-else {
+if (token) {
+  resetSection.hidden = false;
+} else {
   showNewLink(
     'This page was opened without a reset link. It removes the link from the address bar as soon as it ' +
       'opens, so reloading the page loses it: open the link in your email again, or ask for a new one below.',
