@@ -4,6 +4,7 @@ import { problemResponse } from '../../lib/http/problem';
 import type { LocalServer } from '../../local/server';
 import { ROUTES, send, startTestServer } from '../support/http';
 import {
+  accessibilityViolations,
   focusedId,
   HAS_CHROMIUM,
   launchChromium,
@@ -83,6 +84,7 @@ describe.skipIf(!HAS_CHROMIUM)('the reset page when the service refuses or fails
     expect(await page.isVisible('#reset-form')).toBe(true);
     expect(await page.getAttribute('#reset-submit', 'aria-disabled')).toBeNull();
     await snapshot(page, 'network-failure');
+    expect(await accessibilityViolations(page)).toEqual([]);
     await context.close();
   });
 
@@ -106,6 +108,7 @@ describe.skipIf(!HAS_CHROMIUM)('the reset page when the service refuses or fails
     expect(await text(page, '#reset-error')).toContain('Try again');
     expect(await page.isVisible('#reset-form')).toBe(true);
     await snapshot(page, 'service-unavailable');
+    expect(await accessibilityViolations(page)).toEqual([]);
     await context.close();
   });
 
@@ -140,6 +143,7 @@ describe.skipIf(!HAS_CHROMIUM)('the reset page when the service refuses or fails
     expect(await text(page, '#reset-error')).toContain(wait);
     expect(await page.getAttribute('#reset-submit', 'aria-disabled')).toBe('true');
     await snapshot(page, 'rate-limited');
+    expect(await accessibilityViolations(page)).toEqual([]);
 
     // While held, pressing the button sends nothing.
     await settled();

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalServer } from '../../local/server';
 import { ROUTES, send, startTestServer, tokenFromLink } from '../support/http';
 import {
+  accessibilityViolations,
   focusedId,
   HAS_CHROMIUM,
   launchChromium,
@@ -54,6 +55,7 @@ describe.skipIf(!HAS_CHROMIUM)('the reset pages in headless Chromium', () => {
     await page.waitForSelector('#request-status:not(:empty)');
     const known = await text(page, '#request-status');
     await snapshot(page, 'forgot-password-sent');
+    expect(await accessibilityViolations(page)).toEqual([]);
     await page.fill('#email', 'nobody.here@example.com');
     const secondAnswer = page.waitForResponse((response) => response.url().endsWith(ROUTES.request));
     await page.keyboard.press('Enter');
@@ -80,6 +82,7 @@ describe.skipIf(!HAS_CHROMIUM)('the reset pages in headless Chromium', () => {
     expect((await tab.hrefs()).atStart).toBe(link);
     expect(await tab.page.evaluate('location.href')).toBe(`${server.url}/reset-password`);
     await snapshot(tab.page, 'reset-form');
+    expect(await accessibilityViolations(tab.page)).toEqual([]);
 
     // A weak password, by keyboard: Tab through the fields, Space on the checkbox, Enter to send.
     await tab.page.keyboard.press('Tab');
@@ -108,6 +111,7 @@ describe.skipIf(!HAS_CHROMIUM)('the reset pages in headless Chromium', () => {
     expect(await text(tab.page, '#reset-error')).not.toBe('');
     expect(await focusedId(tab.page)).toBe('new-password');
     await snapshot(tab.page, 'weak-password');
+    expect(await accessibilityViolations(tab.page)).toEqual([]);
 
     // Two different passwords never leave the page.
     const confirmsBefore = tab.requests.filter((request) => request.url.endsWith(ROUTES.confirm)).length;
@@ -131,6 +135,7 @@ describe.skipIf(!HAS_CHROMIUM)('the reset pages in headless Chromium', () => {
     expect(await tab.context.storageState()).toEqual({ cookies: [], origins: [] });
     expect(await tab.page.inputValue('#new-password')).toBe('');
     await snapshot(tab.page, 'reset-done');
+    expect(await accessibilityViolations(tab.page)).toEqual([]);
 
     // The token was gone from location.href at every request the page's code made, and it left
     // the browser only in the confirm bodies: never in a URL, a Referer or any other header.
@@ -187,6 +192,7 @@ describe.skipIf(!HAS_CHROMIUM)('the reset pages in headless Chromium', () => {
     expect(await text(page, '#new-link-reason')).toContain('already used');
     expect(await page.isVisible('#request-form')).toBe(true);
     await snapshot(page, 'invalid-link');
+    expect(await accessibilityViolations(page)).toEqual([]);
 
     await page.fill('#email', EMAIL);
     await page.keyboard.press('Enter');

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { type Browser, type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
 import { loadConfig } from '../../lib/config';
 import { LOCAL_DEFAULTS } from '../../local/server';
@@ -126,4 +127,19 @@ export async function text(page: Page, selector: string): Promise<string> {
 /** The id of the element that has the keyboard focus. */
 export function focusedId(page: Page): Promise<string> {
   return page.evaluate('document.activeElement && document.activeElement.id') as Promise<string>;
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Audits the page as it is now with axe-core (WCAG 2.1 A and AA, and axe's best practices).
+ * Returns one line per rule broken, so a failing test names them.
+ */
+export async function accessibilityViolations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  return (await page.evaluate(`
+    axe
+      .run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })
+      .then((result) => result.violations.map((v) => v.id + ': ' + v.help + ' (' + v.nodes.map((n) => n.target.join(' ')).join(', ') + ')'))
+  `)) as string[];
 }
