@@ -37,6 +37,7 @@ export const LOCAL_DEFAULTS: Record<string, string> = {
 export const DEMO_USER = { email: 'demo@example.com', password: 'correct horse battery staple' } as const;
 
 export interface LocalServerOptions {
+  /** 0 or unset: a free port, chosen before the handlers load so that emailed links point here. */
   port?: number;
   /** Settings on top of LOCAL_DEFAULTS, e.g. lower rate limits in a test. */
   env?: Record<string, string>;
