@@ -9,7 +9,7 @@ import { problemResponse } from '../lib/http/problem';
 import { lambdaContext, toApiGatewayEvent, writeResult } from './api-gateway';
 import { type DynamoDbLocal, LOCAL_AWS_ENV, startDynamoDbLocal } from './dynamodb-local';
 import { type EventSourceMapping, startEventSourceMapping } from './event-source-mapping';
-import { injectFault, LocalMailbox, localFaults } from './mailbox';
+import { injectFault, type LocalFaults, LocalMailbox, localFaults } from './mailbox';
 import { startSesEmulator } from './ses-emulator';
 import { startSmtpSink } from './smtp-sink';
 import { type SqsStandIn, startSqsStandIn } from './sqs-stand-in';
@@ -72,6 +72,8 @@ export interface LocalServer {
   emailTarget: string;
   /** Resolves once the email queue is empty and no batch is in the sender. */
   emailSettled(timeoutMs?: number): Promise<void>;
+  /** LOCAL_EMAIL_DELAY_MS / LOCAL_EMAIL_FAIL_RATE as started; change the fields to change them live. */
+  emailFaults: LocalFaults;
   /** The dead-letter queue's messages, parsed. */
   deadLetters(): unknown[];
   accounts: LocalAccounts;
@@ -289,6 +291,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       outbox: mailbox,
       emailTarget,
       emailSettled,
+      emailFaults: faults,
       deadLetters: () => sqs.messages(EMAIL_QUEUES.deadLetter).map((m) => JSON.parse(m.body) as unknown),
       accounts,
       documentClient,

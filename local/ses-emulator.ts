@@ -25,6 +25,19 @@ interface StoredEmail {
   headers?: Array<{ name: string; value: string }>;
 }
 
+/** The HTML spec's e-mail grammar, which is what aws-ses-v2-local itself uses elsewhere. */
+const EMAIL_ADDRESS =
+  /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+function recipientsValid(body: Buffer): boolean {
+  try {
+    const input = JSON.parse(body.toString('utf8')) as { Destination?: { ToAddresses?: string[] } };
+    return (input.Destination?.ToAddresses ?? []).every((address) => EMAIL_ADDRESS.test(address));
+  } catch {
+    return true; // not ours to judge: the emulator answers malformed JSON itself
+  }
+}
+
 export async function startSesEmulator(mailbox: LocalMailbox, faults: LocalFaults): Promise<SesEmulator> {
   const module = (await import('aws-ses-v2-local')) as unknown as {
     default: { default?: (config: { host: string; port: number }) => Promise<Server> } & ((config: {
@@ -39,6 +52,11 @@ export async function startSesEmulator(mailbox: LocalMailbox, faults: LocalFault
 
   const forward = async (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
     const isSend = req.method === 'POST' && req.url === '/v2/email/outbound-emails';
+    if (isSend && !recipientsValid(body)) {
+      // Real SES refuses a malformed recipient synchronously; the emulator does not check.
+      res.writeHead(400, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': 'BadRequestException' });
+      return res.end(JSON.stringify({ message: 'Illegal address' }));
+    }
     if (isSend && (await injectFault(faults))) {
       res.writeHead(429, {
         'Content-Type': 'application/json',
