@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueuedEmail } from '../../lib/email/queued-email';
+import { lambdaContext } from '../../local/api-gateway';
 import { EMAIL_QUEUES, type LocalServer } from '../../local/server';
 import { PERMANENT_FAILURE_ADDRESS } from '../../local/smtp-sink';
 import { ROUTES, send, stableHeaders, startTestServer, tokenFromLink } from './http';
@@ -193,12 +194,7 @@ export function emailDeliverySuite(provider: 'ses' | 'smtp', options: { resets: 
             mail: { destination: [email] },
           },
         },
-        // biome-ignore lint/suspicious/noExplicitAny: a minimal Lambda context for a direct invocation
-        {
-          functionName: 'email-events',
-          awsRequestId: randomUUID(),
-          getRemainingTimeInMillis: () => 10_000,
-        } as any,
+        lambdaContext('password-reset-email-events'),
       );
 
       const output = captureOutput();
