@@ -328,6 +328,20 @@ export class EmailDelivery extends Construct {
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
+    alarm('HandOffErrors', {
+      alarmDescription:
+        'The request or confirm function could not put an email on the queue (reason provider_error): those users get no mail.',
+      metric: new Metric({
+        namespace: METRIC_NAMESPACE,
+        metricName: METRICS.resetEmailSuppressed,
+        dimensionsMap: { service: SERVICE_NAME, reason: 'provider_error' },
+        statistic: 'Sum',
+        period,
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
     alarm('EmailRetries', {
       alarmDescription: 'Many transient delivery failures: the provider is throttling or failing.',
       metric: new Metric({

@@ -35,6 +35,9 @@ export const LOCAL_DEFAULTS: Record<string, string> = {
   KILL_SWITCH_CACHE_SECONDS: '5',
   RESET_LINK_TEMPLATE: 'https://market.example.com/reset-password#token={token}',
   POWERTOOLS_METRICS_NAMESPACE: 'PasswordReset',
+  // startLocalServer points these at its SQS stand-in; the defaults let a bare import start.
+  EMAIL_QUEUE_URL: 'http://127.0.0.1:9324/000000000000/password-reset-email',
+  EMAIL_DLQ_URL: 'http://127.0.0.1:9324/000000000000/password-reset-email-dlq',
 };
 
 /** The email queue and its dead-letter queue, as the CDK stack names their roles. */

@@ -194,7 +194,7 @@ describe('SES', () => {
 });
 
 describe('alarms', () => {
-  it('watch the dead-letter queue, the backlog age, sender errors and retries, and with SES the reputation', () => {
+  it('watch the dead-letter queue, the backlog age, hand-off and sender errors, retries, and with SES the reputation', () => {
     const names = (template: Template) =>
       Object.keys(template.findResources('AWS::CloudWatch::Alarm')).filter((id) =>
         id.startsWith('EmailDelivery'),
@@ -204,8 +204,8 @@ describe('alarms', () => {
       names(mock)
         .map((id) => id.replace(/^EmailDelivery|[0-9A-F]{8}$/g, ''))
         .sort(),
-    ).toEqual(['DeadLetters', 'EmailRetries', 'QueueBacklogAge', 'SenderErrors']);
-    expect(names(ses)).toHaveLength(6);
+    ).toEqual(['DeadLetters', 'EmailRetries', 'HandOffErrors', 'QueueBacklogAge', 'SenderErrors']);
+    expect(names(ses)).toHaveLength(7);
     ses.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SES',
       MetricName: 'Reputation.BounceRate',

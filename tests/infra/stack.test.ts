@@ -257,8 +257,8 @@ describe('alarms', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     const names = alarms.map((a) => JSON.stringify(a.Properties));
 
-    // 8 here, 4 for email delivery (tests/infra/email-delivery.test.ts).
-    expect(alarms).toHaveLength(12);
+    // 8 here, 5 for email delivery (tests/infra/email-delivery.test.ts).
+    expect(alarms).toHaveLength(13);
     expect(names.some((a) => a.includes('5xx'))).toBe(true);
     expect(names.filter((a) => a.includes('"MetricName":"Errors"'))).toHaveLength(3);
     expect(names.filter((a) => a.includes('"MetricName":"Throttles"'))).toHaveLength(2);

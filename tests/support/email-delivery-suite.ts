@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueuedEmail } from '../../lib/email/queued-email';
 import { lambdaContext } from '../../local/api-gateway';
@@ -155,6 +156,16 @@ export function emailDeliverySuite(provider: 'ses' | 'smtp', options: { resets: 
 
       expect(mailTo(to)).toHaveLength(1);
       expect(output.text()).toContain('"reason":"duplicate"');
+      // The idempotency records sit under their own key prefix, expire by the table's TTL, and hold no message.
+      const { Items = [] } = await server.documentClient.send(
+        new ScanCommand({ TableName: server.config.tokenTableName }),
+      );
+      const records = Items.filter((item) => String(item.pk).startsWith('email-sent#'));
+      expect(records.length).toBeGreaterThan(0);
+      for (const record of records) {
+        expect(record.ttl).toBeGreaterThan(Date.now() / 1000);
+        expect(JSON.stringify(record)).not.toContain('@example.com');
+      }
     });
 
     it('does not send a message queued before the kill-switch was turned off', async () => {
