@@ -185,6 +185,20 @@ export function emailDeliverySuite(provider: 'ses' | 'smtp', options: { resets: 
       expect(output.text()).toContain('"reason":"kill_switch"');
     });
 
+    it('drops a queued reset whose link has expired instead of sending a dead link', async () => {
+      const to = `expired-${provider}@example.com`;
+      const output = captureOutput();
+      try {
+        await enqueue({ to, template: 'password_reset', expiresAt: Date.now() - 1 });
+        await server.emailSettled();
+      } finally {
+        output.restore();
+      }
+
+      expect(mailTo(to)).toHaveLength(0);
+      expect(output.text()).toContain('"reason":"expired"');
+    });
+
     it('sends nothing to an address that bounced, with the same 200 as any other address', async () => {
       const email = `bounced-${provider}@example.com`;
       await server.accounts.create(email, 'the original passphrase', 4);
