@@ -50,10 +50,11 @@ export async function recordEmailEvent(event: unknown, deps: RecordEmailEventDep
     return 0;
   }
   const now = deps.clock.now();
-  for (const address of new Set(recipients.map(normalizeEmail))) {
+  const addresses = new Set(recipients.map(normalizeEmail));
+  for (const address of addresses) {
     const accountKey = deps.pseudonymize('account', address);
     await deps.suppressions.suppress(accountKey, reason, now, deps.suppressionDays);
     deps.report({ accountKey, reason, ...(bounce ? { bounceType: bounce.bounceType } : {}) });
   }
-  return recipients.length;
+  return addresses.size;
 }
