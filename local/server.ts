@@ -193,6 +193,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       endpoint: sqs.endpoint,
       functionName: 'password-reset-email-sender',
       handler: (event, context) => senderHandler(event, context),
+      // As Lambda would log an invocation error; the batch then returns after its visibility timeout.
+      onError: (error) =>
+        process.stderr.write(
+          `[email sender] ${error instanceof Error ? error.name : 'error'}: batch left on the queue\n`,
+        ),
     });
     stops.push(mapping.stop);
     const emailSettled = async (timeoutMs = 120_000) => {
