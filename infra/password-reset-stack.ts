@@ -30,6 +30,7 @@ import type { Construct } from 'constructs';
 import { METRIC_NAMESPACE, METRICS } from '../lib/audit';
 import { TOKEN_TABLE, USERS_TABLE } from '../lib/table-schema';
 import { BUNDLING } from './bundling';
+import { EmailDelivery } from './email-delivery';
 import type { Settings } from './settings';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -127,6 +128,17 @@ export class PasswordResetStack extends Stack {
     });
 
     this.grantLeastPrivilege(tokenTable, usersTable, emailIndexName, killSwitch);
+    // Email delivery (infra/email-delivery.ts): queue, sender, DLQ, SES or SMTP, bounces, alarms.
+    new EmailDelivery(this, 'EmailDelivery', {
+      settings,
+      tokenTable,
+      killSwitch,
+      environment,
+      producers: [this.requestFunction, this.confirmFunction],
+      suppressionReaders: [this.requestFunction],
+      retention,
+      removalPolicy,
+    });
     this.api = this.httpApi(settings, retention, removalPolicy);
     this.alarms(settings);
 

@@ -31,6 +31,16 @@ const schema = z.object({
   requestMemoryMb: int(128, 3008).default(256),
   confirmMemoryMb: int(512, 10_240).default(1024),
   requestResponseFloorMs: int(50, 5000).default(250),
+  // Email delivery (issue 9; checked together in infra/email-delivery.ts).
+  emailProvider: z.enum(['mock', 'ses', 'smtp']).default('mock'),
+  emailFrom: z.string().optional(),
+  sesIdentity: z.string().min(3).optional(),
+  importSesIdentity: bool.default(false),
+  smtpSecretArn: z.string().startsWith('arn:').optional(),
+  allowMockEmailInProd: bool.default(false),
+  emailMaxAttempts: int(1, 20).default(8),
+  emailDlqRetentionHours: int(1, 48).default(6),
+  emailSenderMaxConcurrency: int(2, 1000).default(5),
 });
 
 export type Settings = z.infer<typeof schema> & { resetLinkTemplate: string };

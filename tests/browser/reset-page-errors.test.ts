@@ -39,8 +39,12 @@ describe.skipIf(!HAS_CHROMIUM)('the reset page when the service refuses or fails
     await server?.stop();
   });
 
-  const link = () =>
-    server.outbox.outbox().findLast((message) => message.template === 'password_reset')?.link;
+  /** The newest reset link. Mail is sent asynchronously: the queue drains first. */
+  const link = async () => {
+    await server.emailSettled();
+    return server.outbox.outbox().findLast((message) => message.template === 'password_reset')
+      ?.link as string;
+  };
 
   async function submitStrongPassword(page: Page): Promise<void> {
     await page.fill('#new-password', STRONG);
@@ -75,7 +79,7 @@ describe.skipIf(!HAS_CHROMIUM)('the reset page when the service refuses or fails
   it('says the service could not be reached when the network fails, and keeps the form', async () => {
     const { page, context } = await openWatchedPage(browser);
     await page.route(`**${ROUTES.confirm}`, (route) => route.abort('connectionrefused'));
-    await page.goto(link() as string);
+    await page.goto(await link());
 
     await submitStrongPassword(page);
     await page.waitForSelector('#reset-error:not(:empty)');
@@ -99,7 +103,7 @@ describe.skipIf(!HAS_CHROMIUM)('the reset page when the service refuses or fails
         body: unavailable.body as string,
       }),
     );
-    await page.goto(link() as string);
+    await page.goto(await link());
 
     await submitStrongPassword(page);
     await page.waitForSelector('#reset-error:not(:empty)');
@@ -116,7 +120,7 @@ describe.skipIf(!HAS_CHROMIUM)('the reset page when the service refuses or fails
     const { page, context, requests, settled, problems } = await openWatchedPage(browser);
     // The page's clock is Playwright's, so the test can jump to the end of the wait.
     await page.clock.install();
-    await page.goto(link() as string);
+    await page.goto(await link());
     // Use up the confirm limit with weak passwords, which leave the token usable. Windows are
     // fixed and aligned to the clock: if the hour turns mid-test, the loop fills the next one.
     const statuses: number[] = [];

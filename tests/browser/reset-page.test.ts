@@ -37,11 +37,14 @@ describe.skipIf(!HAS_CHROMIUM)('the reset pages in headless Chromium', () => {
     await server?.stop();
   });
 
-  const resetLinks = () =>
-    server.outbox
+  /** The reset links sent to EMAIL so far. Mail is sent asynchronously: the queue drains first. */
+  const resetLinks = async () => {
+    await server.emailSettled();
+    return server.outbox
       .outbox()
       .filter((message) => message.template === 'password_reset' && message.to === EMAIL)
       .map((message) => message.link as string);
+  };
 
   it('asks for a link, opens it, drops the token first, shows violations, and resets the password', async () => {
     const { page, context, requests, problems, settled } = await openWatchedPage(browser);
@@ -67,7 +70,7 @@ describe.skipIf(!HAS_CHROMIUM)('the reset pages in headless Chromium', () => {
     expect(await page.getAttribute('#request-status', 'role')).toBe('status');
 
     // The emailed link opens this server's reset page, token in the fragment.
-    const link = resetLinks().at(-1) as string;
+    const link = (await resetLinks()).at(-1) as string;
     const token = tokenFromLink(link);
     expect(link).toBe(`${server.url}/reset-password#token=${encodeURIComponent(token)}`);
 
@@ -173,13 +176,13 @@ describe.skipIf(!HAS_CHROMIUM)('the reset pages in headless Chromium', () => {
   it('shows a used link as unusable and offers a form that sends a new one', async () => {
     const { page, context, problems } = await openWatchedPage(browser);
     await send(server.url, ROUTES.request, { email: EMAIL });
-    const usedLink = resetLinks().at(-1) as string;
+    const usedLink = (await resetLinks()).at(-1) as string;
     const used = await send(server.url, ROUTES.confirm, {
       token: tokenFromLink(usedLink),
       newPassword: 'a passphrase set from another tab',
     });
     expect(used.status).toBe(200);
-    const linksBefore = resetLinks().length;
+    const linksBefore = (await resetLinks()).length;
 
     await page.goto(usedLink);
     await page.fill('#new-password', 'another long passphrase here');
@@ -198,7 +201,7 @@ describe.skipIf(!HAS_CHROMIUM)('the reset pages in headless Chromium', () => {
     await page.keyboard.press('Enter');
     await page.waitForSelector('#request-status:not(:empty)');
     expect(await text(page, '#request-status')).toBe(SENT_MESSAGE);
-    expect(resetLinks().length).toBe(linksBefore + 1);
+    expect((await resetLinks()).length).toBe(linksBefore + 1);
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -95,6 +95,7 @@ describe('the reference pages', () => {
     });
 
     await send(server.url, ROUTES.request, { email: 'pages.user@example.com' });
+    await server.emailSettled();
 
     const link =
       server.outbox.outbox().findLast((message) => message.template === 'password_reset')?.link ?? '';
