@@ -9,7 +9,9 @@ import { problemResponse } from '../lib/http/problem';
 import { lambdaContext, toApiGatewayEvent, writeResult } from './api-gateway';
 import { type DynamoDbLocal, LOCAL_AWS_ENV, startDynamoDbLocal } from './dynamodb-local';
 import { type EventSourceMapping, startEventSourceMapping } from './event-source-mapping';
+import { freePort } from './free-port';
 import { injectFault, type LocalFaults, LocalMailbox, localFaults } from './mailbox';
+import { localResetLinkTemplate, servePage } from './pages';
 import { startSesEmulator } from './ses-emulator';
 import { startSmtpSink } from './smtp-sink';
 import { type SqsStandIn, startSqsStandIn } from './sqs-stand-in';
@@ -33,7 +35,8 @@ export const LOCAL_DEFAULTS: Record<string, string> = {
   USERS_EMAIL_INDEX_NAME: 'email-index',
   KILL_SWITCH_PARAMETER_NAME: '/password-reset/local/email-kill-switch',
   KILL_SWITCH_CACHE_SECONDS: '5',
-  RESET_LINK_TEMPLATE: 'https://market.example.com/reset-password#token={token}',
+  // npm start's own reset page; startLocalServer points it at the port it really serves on.
+  RESET_LINK_TEMPLATE: localResetLinkTemplate('http://127.0.0.1:3000'),
   POWERTOOLS_METRICS_NAMESPACE: 'PasswordReset',
   // startLocalServer points these at its SQS stand-in; the defaults let a bare import start.
   EMAIL_QUEUE_URL: 'http://127.0.0.1:9324/000000000000/password-reset-email',
@@ -50,6 +53,7 @@ const LOCAL_EMAIL_FROM = 'Market <no-reply@market.example.com>';
 export const DEMO_USER = { email: 'demo@example.com', password: 'correct horse battery staple' } as const;
 
 export interface LocalServerOptions {
+  /** 0 or unset: a free port, chosen before the handlers load so that emailed links point here. */
   port?: number;
   /** Settings on top of LOCAL_DEFAULTS, e.g. lower rate limits in a test. */
   env?: Record<string, string>;
@@ -95,7 +99,14 @@ const MAX_LOCAL_BODY = 64 * 1024;
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const dynamo = options.dynamoEndpoint ? undefined : await startDynamoDbLocal();
   const dynamoEndpoint = options.dynamoEndpoint ?? (dynamo as DynamoDbLocal).endpoint;
-  const env = { ...LOCAL_DEFAULTS, ...options.env };
+  // The handlers bind the link template when first imported, so the port is chosen before
+  // they load: emailed links then open this server's own reset page.
+  const port = options.port || (await freePort());
+  const env: Record<string, string> = {
+    ...LOCAL_DEFAULTS,
+    RESET_LINK_TEMPLATE: localResetLinkTemplate(`http://127.0.0.1:${port}`),
+    ...options.env,
+  };
   const parameterName = env.KILL_SWITCH_PARAMETER_NAME as string;
   const ssm = await startSsmStandIn({
     [parameterName]: JSON.stringify(options.killSwitch ?? { enabled: true, dryRun: false }),
@@ -216,6 +227,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
 
     const route = async (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      if (await servePage(req, res, path)) return;
       const lambda = lambdas[path];
       if (lambda) {
         if (req.method !== 'POST')
@@ -279,12 +291,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       });
     });
     server.keepAliveTimeout = 5_000;
-    const port = await new Promise<number>((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => {
-        const address = server.address();
-        resolve(typeof address === 'object' && address ? address.port : 0);
-      });
+      server.listen(port, '127.0.0.1', () => resolve());
     });
 
     const unsubscribe = options.printEmails ? mailbox.onDeliver(printEmail) : () => false;

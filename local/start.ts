@@ -1,4 +1,5 @@
 import { definedSettings } from '../lib/config';
+import { PAGE_ROUTES } from './pages';
 import { DEMO_USER, ROUTES, startLocalServer } from './server';
 
 /** `npm start`: the whole service on http://127.0.0.1:$PORT (default 3000). Ctrl-C stops everything. */
@@ -18,6 +19,7 @@ Password reset service running on ${server.url}
   POST ${ROUTES.request}   {"email"}
   POST ${ROUTES.confirm}   {"token","newPassword"}
 Local only: GET /__local/outbox, POST /__local/users, POST /__local/login, PUT /__local/kill-switch
+Reset pages: ${server.url}${PAGE_ROUTES.forgotPassword}; the emailed link opens ${server.url}${PAGE_ROUTES.resetPassword}
 Demo user: ${DEMO_USER.email} / "${DEMO_USER.password}"
 DynamoDB Local (pid ${server.dynamo?.pid}) at ${server.dynamoEndpoint}, SSM stand-in at ${server.ssm.endpoint}
 Email: queued on the SQS stand-in at ${server.sqs.endpoint}, sent by the sender function to ${server.emailTarget}

@@ -42,12 +42,16 @@ export async function send(
   };
 }
 
-/** The local server on the shared DynamoDB Local, with fresh tables and a short response floor. */
+/**
+ * The local server on the shared DynamoDB Local, with fresh tables and a short response floor.
+ * Its emailed links open its own reset page (startLocalServer's default), not the example domain.
+ */
 export async function startTestServer(env: Record<string, string> = {}): Promise<LocalServer> {
-  return startLocalServer({
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    env: testEnv({ REQUEST_RESPONSE_FLOOR_MS: '20', KILL_SWITCH_CACHE_SECONDS: '1', ...env }),
+  const { RESET_LINK_TEMPLATE: _exampleDomain, ...base } = testEnv({
+    REQUEST_RESPONSE_FLOOR_MS: '20',
+    KILL_SWITCH_CACHE_SECONDS: '1',
   });
+  return startLocalServer({ dynamoEndpoint: inject('dynamoEndpoint'), env: { ...base, ...env } });
 }
 
 /** Headers minus the ones that legitimately differ per response. */
