@@ -8,8 +8,8 @@ import type { HashPassword } from './passwords/password-hasher';
 import { checkPassword, type PolicyViolation } from './passwords/password-policy';
 import type { Pseudonymize } from './pseudonym';
 import { parseToken, verifierMatches } from './tokens/token';
-import { normalizeEmail } from './users/user-store';
 import type { TokenStore } from './tokens/token-store';
+import { normalizeEmail } from './users/user-store';
 
 export interface ConfirmResetDeps {
   tokens: Pick<TokenStore, 'findCandidate' | 'claim' | 'release' | 'consumeAndChangePassword'>;

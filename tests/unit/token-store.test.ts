@@ -37,7 +37,9 @@ describe('TokenStore.findCandidate', () => {
   });
 
   it('refuses a token item without its credential binding', async () => {
-    const store = storeAnswering({ Item: { userId: 'u1', verifierHash: 'h', expiresAt: Date.now() + 60_000 } });
+    const store = storeAnswering({
+      Item: { userId: 'u1', verifierHash: 'h', expiresAt: Date.now() + 60_000 },
+    });
 
     await expect(store.findCandidate('selector')).resolves.toBeNull();
   });
