@@ -32,7 +32,7 @@ const deps = {
 };
 
 export const handler = middy<EventBridgeEvent<string, unknown>, void>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(logMetrics(metrics))
   .handler(async (event) => {
     await recordEmailEvent(event.detail, deps);

@@ -13,6 +13,6 @@ import { createSenderRuntime } from '../lib/email/sender-runtime';
 const { logger, metrics, handler: sendBatch } = await createSenderRuntime(loadConfig());
 
 export const handler = middy<SQSEvent, SQSBatchResponse>()
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(logMetrics(metrics))
   .handler((event, context) => sendBatch(event, context));

@@ -38,10 +38,18 @@ const rateRules = z
 const bool = z.enum(['true', 'false']).transform((value) => value === 'true');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-/** Only https links, except loopback http for local development. */
+/**
+ * Only https links (loopback http for local development), with {token} exactly once and inside the
+ * fragment: browsers never send the fragment to a server, so the token stays out of access logs,
+ * proxies and Referer headers, and a mail scanner that prefetches the link learns nothing usable.
+ */
 const linkTemplate = z
   .string()
-  .refine((value) => value.includes('{token}'), 'must contain the {token} placeholder')
+  .refine((value) => value.split('{token}').length === 2, 'must contain the {token} placeholder exactly once')
+  .refine((value) => {
+    const hash = value.indexOf('#');
+    return hash !== -1 && value.indexOf('{token}') > hash;
+  }, 'must put {token} in the URL fragment (after #), e.g. https://app.example.com/reset#token={token}')
   .refine((value) => {
     try {
       const url = new URL(value.replace('{token}', 'x'));
@@ -69,6 +77,8 @@ const schema = z.object({
     { limit: 1, windowSeconds: 60 },
     { limit: 3, windowSeconds: 3600 },
   ]),
+  // Per account AND client network (IPv4 /24, IPv6 /64): one network cannot use up another's budget.
+  RATE_LIMIT_REQUEST_ACCOUNT_TOTAL: rateRules.default([{ limit: 10, windowSeconds: 3600 }]),
   RATE_LIMIT_CONFIRM_IP: rateRules.default([{ limit: 30, windowSeconds: 900 }]),
   RATE_LIMIT_CONFIRM_FAILURES_IP: rateRules.default([{ limit: 10, windowSeconds: 900 }]),
   REQUEST_RESPONSE_FLOOR_MS: int(0, 5000).default(250),
@@ -115,6 +125,8 @@ export type Config = {
   rateLimits: {
     requestPerIp: RateRule[];
     requestPerAccount: RateRule[];
+    /** Account-wide cap over every network, so one mailbox cannot be flooded. */
+    requestPerAccountTotal: RateRule[];
     confirmPerIp: RateRule[];
     confirmFailuresPerIp: RateRule[];
   };
@@ -194,6 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimits: {
       requestPerIp: e.RATE_LIMIT_REQUEST_IP,
       requestPerAccount: e.RATE_LIMIT_REQUEST_ACCOUNT,
+      requestPerAccountTotal: e.RATE_LIMIT_REQUEST_ACCOUNT_TOTAL,
       confirmPerIp: e.RATE_LIMIT_CONFIRM_IP,
       confirmFailuresPerIp: e.RATE_LIMIT_CONFIRM_FAILURES_IP,
     },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Audit, AuditContext } from './audit';
 import type { Clock } from './clock';
 import type { Config } from './config';
@@ -8,9 +9,10 @@ import { checkPassword, type PolicyViolation } from './passwords/password-policy
 import type { Pseudonymize } from './pseudonym';
 import { parseToken, verifierMatches } from './tokens/token';
 import type { TokenStore } from './tokens/token-store';
+import { normalizeEmail } from './users/user-store';
 
 export interface ConfirmResetDeps {
-  tokens: Pick<TokenStore, 'findCandidate' | 'consumeAndChangePassword'>;
+  tokens: Pick<TokenStore, 'findCandidate' | 'claim' | 'release' | 'consumeAndChangePassword'>;
   rateLimiter: Pick<RateLimiter, 'hit' | 'refund'>;
   hashPassword: HashPassword;
   isCommonPassword: (password: string) => boolean;
@@ -26,7 +28,12 @@ export interface ConfirmResetInput {
   newPassword: string;
   sourceIp: string;
   requestId: string;
+  /** Epoch ms at which the early-timeout 503 goes out; nothing may commit after it. */
+  deadline?: number;
 }
+
+/** A claim lapses by itself after this long (or at the deadline), so a dead confirm frees the token. */
+export const CLAIM_LEASE_MS = 30_000;
 
 export type ConfirmResetResult =
   | { status: 'completed' }
@@ -41,6 +48,8 @@ type InvalidReason =
   | 'expired'
   | 'superseded'
   | 'no_user'
+  | 'credentials_changed'
+  | 'claimed_by_another'
   | 'already_used';
 
 /**
@@ -85,7 +94,13 @@ export async function confirmReset(
   if (candidate.token.expiresAt <= now) return invalid('expired');
   if (!candidate.isActive) return invalid('superseded');
   if (candidate.userEmail === undefined) return invalid('no_user');
-  context.accountKey = deps.pseudonymize('account', candidate.userEmail);
+  const accountKey = deps.pseudonymize('account', normalizeEmail(candidate.userEmail));
+  context.accountKey = accountKey;
+  // The link dies with the credentials it was sent for: an email or password change made
+  // elsewhere since it was issued. The transaction re-checks both atomically.
+  if (accountKey !== candidate.token.emailKey) return invalid('credentials_changed');
+  if (candidate.credentialVersion !== candidate.token.credentialVersion)
+    return invalid('credentials_changed');
 
   const violations = checkPassword(input.newPassword, deps.config.passwordPolicy, {
     email: candidate.userEmail,
@@ -100,13 +115,44 @@ export async function confirmReset(
     return { status: 'weak_password', violations };
   }
 
-  const passwordHash = await deps.hashPassword(input.newPassword);
-  const outcome = await deps.tokens.consumeAndChangePassword({
-    token: candidate.token,
-    passwordHash,
-    changedAt: deps.clock.now(),
+  // One hash per token: claim it before bcrypt, so concurrent confirms of one token cost one hash
+  // and every loser is refused at once. A loser presented a valid token, so it is no guess: its
+  // failure charge is given back.
+  const owner = randomUUID();
+  const claimedAt = deps.clock.now();
+  const claimed = await deps.tokens.claim({
+    selector: candidate.token.selector,
+    verifierHash: candidate.token.verifierHash,
+    owner,
+    now: claimedAt,
+    until: Math.min(claimedAt + CLAIM_LEASE_MS, input.deadline ?? Number.POSITIVE_INFINITY),
   });
-  if (outcome === 'token_rejected') return invalid('already_used');
+  if (!claimed) {
+    await refundFailure();
+    return invalid('claimed_by_another');
+  }
+
+  let outcome: Awaited<ReturnType<ConfirmResetDeps['tokens']['consumeAndChangePassword']>>;
+  try {
+    const passwordHash = await deps.hashPassword(input.newPassword);
+    outcome = await deps.tokens.consumeAndChangePassword({
+      token: candidate.token,
+      userEmail: candidate.userEmail,
+      claimOwner: owner,
+      passwordHash,
+      changedAt: deps.clock.now(),
+      ...(input.deadline === undefined ? {} : { deadline: input.deadline }),
+    });
+  } catch (error) {
+    // Nothing committed (the write is never started without time to finish it): give the claim
+    // back so the user's retry after the 503 is not refused.
+    await deps.tokens.release(candidate.token.selector, owner);
+    throw error;
+  }
+  if (outcome === 'token_rejected') {
+    await deps.tokens.release(candidate.token.selector, owner);
+    return invalid('already_used');
+  }
 
   // The reset is committed: nothing after this point may turn it into an error answer.
   await refundFailure().catch(() => undefined);

@@ -23,7 +23,27 @@ const TRANSIENT_NAMES = new Set([
   'ServiceUnavailable',
   'TimeoutError',
   'RequestTimeout',
+  // Another transaction holds the item, or this one is still running: try again shortly.
+  'TransactionInProgressException',
+  'TransactionConflictException',
+  // Our own deadline aborted the call: nothing more can be said in time.
+  'AbortError',
 ]);
+
+/** Cancellation reasons that mean "try again", not "your condition failed" or "your request is wrong". */
+const RETRYABLE_CANCELLATIONS = new Set([
+  'None',
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+  'RequestLimitExceeded',
+  'TransactionConflict',
+]);
+
+function isRetryableCancellation(error: Error): boolean {
+  if (error.name !== 'TransactionCanceledException') return false;
+  const reasons = (error as { CancellationReasons?: Array<{ Code?: string }> }).CancellationReasons ?? [];
+  return reasons.length > 0 && reasons.every((reason) => RETRYABLE_CANCELLATIONS.has(reason.Code ?? 'None'));
+}
 
 /**
  * Network failures, timeouts, throttling and 5xx become DependencyUnavailableError (a 503).
@@ -34,7 +54,8 @@ export function classifyDynamoError(error: unknown): Error {
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   const code = (error as { code?: string }).code;
   const network = status === undefined && (code !== undefined || error.name === 'TimeoutError');
-  if (network || (status !== undefined && status >= 500) || TRANSIENT_NAMES.has(error.name)) {
+  const transient = TRANSIENT_NAMES.has(error.name) || isRetryableCancellation(error);
+  if (network || (status !== undefined && status >= 500) || transient) {
     return new DependencyUnavailableError('DynamoDB', { cause: error });
   }
   return error;

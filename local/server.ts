@@ -10,6 +10,7 @@ import { lambdaContext, toApiGatewayEvent, writeResult } from './api-gateway';
 import { type DynamoDbLocal, LOCAL_AWS_ENV, startDynamoDbLocal } from './dynamodb-local';
 import { type EventSourceMapping, startEventSourceMapping } from './event-source-mapping';
 import { freePort } from './free-port';
+import { isJsonContentType, isLoopbackHost } from './host-guard';
 import { injectFault, type LocalFaults, LocalMailbox, localFaults } from './mailbox';
 import { localResetLinkTemplate, servePage } from './pages';
 import { startSesEmulator } from './ses-emulator';
@@ -92,6 +93,12 @@ export interface LocalServer {
 const credentials = z.strictObject({
   email: z.string().min(3).max(254),
   password: z.string().min(1).max(256),
+});
+/** What the marketplace's own settings page changes; any outstanding reset link dies with it. */
+const userUpdate = z.strictObject({
+  email: z.string().min(3).max(254),
+  newEmail: z.string().min(3).max(254).optional(),
+  newPassword: z.string().min(1).max(256).optional(),
 });
 const killSwitchBody = z.strictObject({ enabled: z.boolean(), dryRun: z.boolean() });
 const MAX_LOCAL_BODY = 64 * 1024;
@@ -226,6 +233,10 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       ssm.put(parameterName, JSON.stringify(value));
 
     const route = async (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+      const address = server.address();
+      const listeningPort = typeof address === 'object' && address ? address.port : 0;
+      if (!isLoopbackHost(req.headers.host, listeningPort))
+        return writeResult(res, problemResponse('invalid_request', { detail: 'Unexpected Host header' }));
       const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       if (await servePage(req, res, path)) return;
       const lambda = lambdas[path];
@@ -245,6 +256,10 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         res.end(JSON.stringify(value));
       };
       const parse = <T>(schema: z.ZodType<T>): T | undefined => {
+        if (!isJsonContentType(req.headers['content-type'])) {
+          writeResult(res, problemResponse('unsupported_media_type'));
+          return undefined;
+        }
         try {
           const parsed = schema.safeParse(JSON.parse(body.toString('utf8')));
           if (parsed.success) return parsed.data;
@@ -265,6 +280,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         if (!input) return;
         const user = await accounts.login(input.email, input.password);
         return user ? json(200, user) : json(401, { code: 'invalid_credentials' });
+      }
+      if (key === 'POST /__local/users/update') {
+        const input = parse(userUpdate);
+        if (!input) return;
+        const updated = await accounts.update(input);
+        return updated ? json(200, updated) : json(404, { code: 'no_such_user' });
       }
       if (key === 'PUT /__local/kill-switch') {
         const input = parse(killSwitchBody);

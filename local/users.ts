@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { compare, hash } from 'bcryptjs';
 import type { Config } from '../lib/config';
 import { normalizeEmail, UserStore } from '../lib/users/user-store';
@@ -59,6 +59,47 @@ export class LocalAccounts {
     const record = await this.get(user.userId);
     const ok = typeof record?.passwordHash === 'string' && (await compare(password, record.passwordHash));
     return ok ? { userId: user.userId, credentialVersion: Number(record?.credentialVersion ?? 0) } : null;
+  }
+
+  /**
+   * Changes the address or the password as the marketplace's settings page would: a password
+   * change sets passwordChangedAt and increments credentialVersion, like a reset does.
+   */
+  async update(change: {
+    email: string;
+    newEmail?: string | undefined;
+    newPassword?: string | undefined;
+  }): Promise<{ userId: string; credentialVersion: number } | null> {
+    const user = await this.users.findByEmail(normalizeEmail(change.email));
+    if (!user) return null;
+    const sets: string[] = [];
+    const values: Record<string, unknown> = {};
+    if (change.newEmail) {
+      sets.push('email = :email');
+      values[':email'] = normalizeEmail(change.newEmail);
+    }
+    let add = '';
+    if (change.newPassword) {
+      sets.push('passwordHash = :hash', 'passwordChangedAt = :at');
+      values[':hash'] = await hash(change.newPassword, this.config.bcryptCost);
+      values[':at'] = new Date().toISOString();
+      add = ' ADD credentialVersion :one';
+      values[':one'] = 1;
+    }
+    if (sets.length === 0) return { userId: user.userId, credentialVersion: await this.version(user.userId) };
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.config.usersTableName,
+        Key: { userId: user.userId },
+        UpdateExpression: `SET ${sets.join(', ')}${add}`,
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return { userId: user.userId, credentialVersion: await this.version(user.userId) };
+  }
+
+  private async version(userId: string): Promise<number> {
+    return Number((await this.get(userId))?.credentialVersion ?? 0);
   }
 
   async get(userId: string): Promise<Record<string, unknown> | undefined> {

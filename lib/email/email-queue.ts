@@ -15,7 +15,7 @@ export class EmailQueue implements EmailProvider {
     private readonly queueUrl: string,
   ) {}
 
-  async deliver(message: OutgoingEmail): Promise<void> {
+  async deliver(message: OutgoingEmail, options: { signal?: AbortSignal } = {}): Promise<void> {
     const body: QueuedEmail = {
       id: randomUUID(),
       to: message.to,
@@ -27,6 +27,7 @@ export class EmailQueue implements EmailProvider {
     };
     await this.client.send(
       new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(body) }),
+      options.signal ? { abortSignal: options.signal } : {},
     );
   }
 }

@@ -28,7 +28,8 @@ export interface OutgoingEmail extends RenderedEmail {
  * (lib/email/email-queue.ts); the sender holds the real provider (mock, SES or SMTP).
  */
 export interface EmailProvider {
-  deliver(message: OutgoingEmail): Promise<void>;
+  /** `signal` aborts a hand-off that would overrun the caller's deadline. */
+  deliver(message: OutgoingEmail, options?: { signal?: AbortSignal }): Promise<void>;
 }
 
 export type EmailOutcome =
@@ -50,6 +51,8 @@ export type SendEmail = <T extends TemplateName>(request: {
   secrets?: readonly string[];
   /** The kill-switch as the caller already read it for this request; read here when absent. */
   switchState?: KillSwitchState;
+  /** Aborts the hand-off at the caller's deadline; the outcome is then provider_error. */
+  signal?: AbortSignal;
 }) => Promise<EmailOutcome>;
 
 const SUPPRESSED: Record<Exclude<KillSwitchState, 'deliver' | 'dry_run'>, EmailOutcome> = {
@@ -63,7 +66,7 @@ const SUPPRESSED: Record<Exclude<KillSwitchState, 'deliver' | 'dry_run'>, EmailO
  * mail is best-effort and never undoes or reveals anything.
  */
 export function createSendEmail(deps: EmailDeps): SendEmail {
-  return async ({ to, template, data, secrets = [], switchState }) => {
+  return async ({ to, template, data, secrets = [], switchState, signal }) => {
     const state = switchState ?? (await deps.killSwitch.read());
     if (state === 'disabled' || state === 'unavailable') return SUPPRESSED[state];
 
@@ -82,13 +85,16 @@ export function createSendEmail(deps: EmailDeps): SendEmail {
     const expiresAt =
       'expiresAt' in data && data.expiresAt instanceof Date ? data.expiresAt.getTime() : undefined;
     try {
-      await deps.provider.deliver({
-        to,
-        template,
-        ...rendered,
-        ...(link ? { link } : {}),
-        ...(expiresAt ? { expiresAt } : {}),
-      });
+      await deps.provider.deliver(
+        {
+          to,
+          template,
+          ...rendered,
+          ...(link ? { link } : {}),
+          ...(expiresAt ? { expiresAt } : {}),
+        },
+        signal ? { signal } : undefined,
+      );
       return { delivered: true };
     } catch (error) {
       deps.log('email_provider_error', { template, error: error instanceof Error ? error.name : 'unknown' });

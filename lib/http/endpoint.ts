@@ -9,7 +9,7 @@ import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod';
 import { RequestError } from '../errors';
-import { errorToProblem, isClientError, problemResponse } from './problem';
+import { errorToProblem, isClientError, unavailableResponse } from './problem';
 
 /** Bodies are tiny ({email} or {token, newPassword}); anything bigger is refused unread. */
 export const MAX_BODY_BYTES = 4096;
@@ -17,7 +17,12 @@ export const MAX_BODY_BYTES = 4096;
 export interface RequestMeta {
   sourceIp: string;
   requestId: string;
+  /** Epoch ms at which the early-timeout 503 goes out: work that could commit must finish before. */
+  deadline: number;
 }
+
+/** The early-timeout answer fires this long before Lambda would kill the invocation. */
+const EARLY_TIMEOUT_MS = 1_000;
 
 type Event = Omit<APIGatewayProxyEventV2, 'body'> & { body?: unknown };
 export type HttpHandler = (
@@ -41,13 +46,13 @@ export function createEndpoint<S extends z.ZodType>(options: EndpointOptions<S>)
   const { schema, logger, metrics, handle } = options;
   const handler = middy<Event, APIGatewayProxyStructuredResultV2>({
     // Answer a generic 503 a second before Lambda would kill the invocation: never a hang.
-    timeoutEarlyInMillis: 1_000,
-    timeoutEarlyResponse: () => problemResponse('service_unavailable'),
+    timeoutEarlyInMillis: EARLY_TIMEOUT_MS,
+    timeoutEarlyResponse: unavailableResponse,
   })
     // Last resort only: problemDetails() below answers first. logger: false because its
     // default logs the raw error, whose cause can hold the request body.
     .use(httpErrorHandler({ logger: false }))
-    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(
       httpSecurityHeaders({
@@ -61,7 +66,7 @@ export function createEndpoint<S extends z.ZodType>(options: EndpointOptions<S>)
     .use(problemDetails(logger, metrics))
     .use(bodyGuard())
     .use(httpJsonBodyParser())
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       const parsed = schema.safeParse(event.body);
       if (!parsed.success) {
         const details = parsed.error.issues.map((issue) => ({
@@ -73,6 +78,7 @@ export function createEndpoint<S extends z.ZodType>(options: EndpointOptions<S>)
       return handle(parsed.data, {
         sourceIp: event.requestContext.http.sourceIp,
         requestId: event.requestContext.requestId,
+        deadline: Date.now() + context.getRemainingTimeInMillis() - EARLY_TIMEOUT_MS,
       });
     });
   return handler as unknown as HttpHandler;

@@ -27,6 +27,11 @@ export type ProblemCode = keyof typeof CATALOG;
 /** Seconds a client should wait after a 503, before trying again. */
 const UNAVAILABLE_RETRY_SECONDS = 5;
 
+/** Every 503, including the early-timeout answer, tells the client when to try again. */
+export function unavailableResponse(): APIGatewayProxyStructuredResultV2 {
+  return problemResponse('service_unavailable', {}, { 'Retry-After': String(UNAVAILABLE_RETRY_SECONDS) });
+}
+
 export function problemResponse(
   code: ProblemCode,
   extension: Record<string, unknown> = {},
@@ -49,7 +54,7 @@ export function errorToProblem(error: unknown): APIGatewayProxyStructuredResultV
     return problemResponse('rate_limited', {}, { 'Retry-After': String(error.retryAfterSeconds) });
   }
   if (error instanceof DependencyUnavailableError) {
-    return problemResponse('service_unavailable', {}, { 'Retry-After': String(UNAVAILABLE_RETRY_SECONDS) });
+    return unavailableResponse();
   }
   const middyStatus = (error as { statusCode?: unknown } | null)?.statusCode;
   // The middy JSON parser throws 415 for a wrong content type and 422 for a body it cannot parse.

@@ -1,19 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { dynamoCall } from '../dynamo';
+import { classifyDynamoError, dynamoCall } from '../dynamo';
 import { DependencyUnavailableError } from '../errors';
 import { TOKEN_TABLE, USERS_TABLE } from '../table-schema';
 
 /**
  * DynamoDB reads and writes for reset tokens. The token table holds:
- * - `token#<selector>`: userId, verifierHash, expiresAt (ms), ttl (s);
+ * - `token#<selector>`: userId, verifierHash, expiresAt (ms), ttl (s), the credentials it is
+ *   bound to (emailKey, credentialVersion) and, while a confirm works on it, a claim
+ *   (claimOwner, claimExpiresAt);
  * - `active#<userId>`: the selector of the one token that may still be used.
  * A new request moves the `active` pointer, which invalidates every older token at once.
  */
@@ -22,6 +25,10 @@ export interface StoredToken {
   userId: string;
   verifierHash: string;
   expiresAt: number;
+  /** pseudonymize('account', email) of the address the link was sent to. */
+  emailKey: string;
+  /** The user's credentialVersion when the link was issued. */
+  credentialVersion: number;
 }
 
 export interface TokenCandidate {
@@ -30,12 +37,29 @@ export interface TokenCandidate {
   isActive: boolean;
   /** The address stored on the user record, or undefined if the user is gone. */
   userEmail: string | undefined;
+  /** The user's credentialVersion now (absent counts as 0). */
+  credentialVersion: number;
 }
 
 export interface PasswordChange {
   token: StoredToken;
+  /** The address read with the candidate: the update requires it unchanged. */
+  userEmail: string;
+  /** The claim this confirm holds: the token can only be consumed by its owner. */
+  claimOwner: string;
   passwordHash: string;
   changedAt: number;
+  /** Epoch ms by which the write must have finished; it is not started when that cannot hold. */
+  deadline?: number;
+}
+
+export interface Claim {
+  selector: string;
+  verifierHash: string;
+  owner: string;
+  now: number;
+  /** Epoch ms at which the claim lapses by itself, so a confirm that died frees the token. */
+  until: number;
 }
 
 export type ConsumeOutcome = 'consumed' | 'token_rejected';
@@ -43,6 +67,12 @@ export type ConsumeOutcome = 'consumed' | 'token_rejected';
 const tokenKey = (selector: string) => ({ [TOKEN_TABLE.partitionKey]: `token#${selector}` });
 const activeKey = (userId: string) => ({ [TOKEN_TABLE.partitionKey]: `active#${userId}` });
 const CONFLICT_RETRIES = 5;
+/**
+ * Worst case for one transaction attempt: the client's 2 s request timeout, times its 3 attempts,
+ * plus backoff. A consuming write is only started when this much time is left before the
+ * deadline, so it cannot commit after the early-timeout 503 went out.
+ */
+export const TRANSACTION_BUDGET_MS = 6_500;
 type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
 
 export class TokenStore {
@@ -53,32 +83,38 @@ export class TokenStore {
   ) {}
 
   /** Stores a new token and makes it the only usable one for the user, in one transaction. */
-  async saveActive(token: StoredToken, createdAt: number): Promise<void> {
+  async saveActive(token: StoredToken, createdAt: number, signal?: AbortSignal): Promise<void> {
     const ttl = Math.ceil(token.expiresAt / 1000);
-    const outcome = await this.transact([
-      {
-        Put: {
-          TableName: this.tokenTable,
-          Item: {
-            ...tokenKey(token.selector),
-            userId: token.userId,
-            verifierHash: token.verifierHash,
-            expiresAt: token.expiresAt,
-            createdAt,
-            [TOKEN_TABLE.ttlAttribute]: ttl,
+    const outcome = await this.transact(
+      [
+        {
+          Put: {
+            TableName: this.tokenTable,
+            Item: {
+              ...tokenKey(token.selector),
+              userId: token.userId,
+              verifierHash: token.verifierHash,
+              expiresAt: token.expiresAt,
+              emailKey: token.emailKey,
+              credentialVersion: token.credentialVersion,
+              createdAt,
+              [TOKEN_TABLE.ttlAttribute]: ttl,
+            },
+            // A selector collision is astronomically unlikely; never overwrite one anyway.
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': TOKEN_TABLE.partitionKey },
           },
-          // A selector collision is astronomically unlikely; never overwrite one anyway.
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': TOKEN_TABLE.partitionKey },
         },
-      },
-      {
-        Put: {
-          TableName: this.tokenTable,
-          Item: { ...activeKey(token.userId), selector: token.selector, [TOKEN_TABLE.ttlAttribute]: ttl },
+        {
+          Put: {
+            TableName: this.tokenTable,
+            Item: { ...activeKey(token.userId), selector: token.selector, [TOKEN_TABLE.ttlAttribute]: ttl },
+          },
         },
-      },
-    ]);
+      ],
+      Number.POSITIVE_INFINITY,
+      signal,
+    );
     if (outcome === 'condition_failed') throw new Error('Token selector collision');
   }
 
@@ -91,11 +127,15 @@ export class TokenStore {
     );
     const item = found.Item;
     if (!item || typeof item.userId !== 'string' || typeof item.verifierHash !== 'string') return null;
+    // A token without its binding (issued before binding existed) cannot be checked: not usable.
+    if (typeof item.emailKey !== 'string' || typeof item.credentialVersion !== 'number') return null;
     const token: StoredToken = {
       selector,
       userId: item.userId,
       verifierHash: item.verifierHash,
       expiresAt: Number(item.expiresAt),
+      emailKey: item.emailKey,
+      credentialVersion: item.credentialVersion,
     };
     const related = await dynamoCall(() =>
       this.client.send(
@@ -105,7 +145,7 @@ export class TokenStore {
             [this.usersTable]: {
               Keys: [{ [USERS_TABLE.partitionKey]: token.userId }],
               ConsistentRead: true,
-              ProjectionExpression: '#email',
+              ProjectionExpression: '#email, credentialVersion',
               ExpressionAttributeNames: { '#email': USERS_TABLE.emailAttribute },
             },
           },
@@ -123,48 +163,115 @@ export class TokenStore {
       token,
       isActive: pointer?.selector === selector,
       userEmail: typeof email === 'string' ? email : undefined,
+      credentialVersion: Number(user?.credentialVersion ?? 0),
     };
+  }
+
+  /**
+   * Takes the token for one confirm, before any bcrypt work, so concurrent confirms of one
+   * token cost one hash: the first caller gets the claim, every other caller is refused at
+   * once. The claim lapses by itself at `until`, so a confirm that died never locks the token.
+   */
+  async claim(claim: Claim): Promise<boolean> {
+    try {
+      await dynamoCall(() =>
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tokenTable,
+            Key: tokenKey(claim.selector),
+            UpdateExpression: 'SET claimOwner = :owner, claimExpiresAt = :until',
+            ConditionExpression:
+              'verifierHash = :verifierHash AND expiresAt > :now AND ' +
+              '(attribute_not_exists(claimOwner) OR claimExpiresAt <= :now)',
+            ExpressionAttributeValues: {
+              ':owner': claim.owner,
+              ':until': claim.until,
+              ':verifierHash': claim.verifierHash,
+              ':now': claim.now,
+            },
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Gives a claim back after a failure, so the user's retry is not refused. Best-effort. */
+  async release(selector: string, owner: string): Promise<void> {
+    await dynamoCall(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tokenTable,
+          Key: tokenKey(selector),
+          UpdateExpression: 'REMOVE claimOwner, claimExpiresAt',
+          ConditionExpression: 'claimOwner = :owner',
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      ),
+    ).catch(() => undefined);
   }
 
   /**
    * Consumes the token and sets the new password in ONE transaction: both happen or neither.
    * The conditions re-check everything the caller checked, so a concurrent confirm, a newer
-   * request or the clock passing expiry in between all make the whole write fail.
+   * request, the clock passing expiry, a lost claim, or an email or password change made
+   * elsewhere in between all make the whole write fail.
    */
   async consumeAndChangePassword(change: PasswordChange): Promise<ConsumeOutcome> {
     const { token, passwordHash, changedAt } = change;
-    const outcome = await this.transact([
-      {
-        Delete: {
-          TableName: this.tokenTable,
-          Key: tokenKey(token.selector),
-          ConditionExpression: 'verifierHash = :verifierHash AND expiresAt > :now',
-          ExpressionAttributeValues: { ':verifierHash': token.verifierHash, ':now': changedAt },
-        },
-      },
-      {
-        Delete: {
-          TableName: this.tokenTable,
-          Key: activeKey(token.userId),
-          ConditionExpression: 'selector = :selector',
-          ExpressionAttributeValues: { ':selector': token.selector },
-        },
-      },
-      {
-        Update: {
-          TableName: this.usersTable,
-          Key: { [USERS_TABLE.partitionKey]: token.userId },
-          UpdateExpression: 'SET passwordHash = :hash, passwordChangedAt = :at ADD credentialVersion :one',
-          ConditionExpression: 'attribute_exists(#userId)',
-          ExpressionAttributeNames: { '#userId': USERS_TABLE.partitionKey },
-          ExpressionAttributeValues: {
-            ':hash': passwordHash,
-            ':at': new Date(changedAt).toISOString(),
-            ':one': 1,
+    // Credential binding: the version the link was issued for must still hold, so the version
+    // after the ADD is exactly token.credentialVersion + 1; and the address must be the one read.
+    const versionUnchanged =
+      token.credentialVersion === 0
+        ? '(attribute_not_exists(credentialVersion) OR credentialVersion = :version)'
+        : 'credentialVersion = :version';
+    const outcome = await this.transact(
+      [
+        {
+          Delete: {
+            TableName: this.tokenTable,
+            Key: tokenKey(token.selector),
+            ConditionExpression: 'verifierHash = :verifierHash AND expiresAt > :now AND claimOwner = :owner',
+            ExpressionAttributeValues: {
+              ':verifierHash': token.verifierHash,
+              ':now': changedAt,
+              ':owner': change.claimOwner,
+            },
           },
         },
-      },
-    ]);
+        {
+          Delete: {
+            TableName: this.tokenTable,
+            Key: activeKey(token.userId),
+            ConditionExpression: 'selector = :selector',
+            ExpressionAttributeValues: { ':selector': token.selector },
+          },
+        },
+        {
+          Update: {
+            TableName: this.usersTable,
+            Key: { [USERS_TABLE.partitionKey]: token.userId },
+            UpdateExpression: 'SET passwordHash = :hash, passwordChangedAt = :at ADD credentialVersion :one',
+            ConditionExpression: `attribute_exists(#userId) AND #email = :email AND ${versionUnchanged}`,
+            ExpressionAttributeNames: {
+              '#userId': USERS_TABLE.partitionKey,
+              '#email': USERS_TABLE.emailAttribute,
+            },
+            ExpressionAttributeValues: {
+              ':hash': passwordHash,
+              ':at': new Date(changedAt).toISOString(),
+              ':one': 1,
+              ':email': change.userEmail,
+              ':version': token.credentialVersion,
+            },
+          },
+        },
+      ],
+      change.deadline,
+    );
     return outcome === 'committed' ? 'consumed' : 'token_rejected';
   }
 
@@ -174,20 +281,28 @@ export class TokenStore {
    *   answer was lost (a timeout) reads as committed on retry, not as a failed condition;
    * - a TransactionConflict (another transaction held an item) is retried with backoff, after
    *   which the other transaction has either taken the item (our condition fails) or not.
+   * - with a deadline, no attempt starts unless it can finish before it (TRANSACTION_BUDGET_MS);
+   *   a conflict-cancelled attempt did not commit, so stopping between attempts is safe.
    */
-  private async transact(items: TransactItems): Promise<'committed' | 'condition_failed'> {
+  private async transact(
+    items: TransactItems,
+    deadline = Number.POSITIVE_INFINITY,
+    signal?: AbortSignal,
+  ): Promise<'committed' | 'condition_failed'> {
     const command = new TransactWriteCommand({ TransactItems: items, ClientRequestToken: randomUUID() });
     for (let attempt = 1; ; attempt++) {
+      if (deadline - Date.now() < TRANSACTION_BUDGET_MS)
+        throw new DependencyUnavailableError('DynamoDB (no time left for the write)');
       try {
-        await dynamoCall(() => this.client.send(command));
+        await this.client.send(command, signal ? { abortSignal: signal } : {});
         return 'committed';
       } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
+        if (!(error instanceof TransactionCanceledException)) throw classifyDynamoError(error);
         const reasons = error.CancellationReasons ?? [];
         if (reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) return 'condition_failed';
         const conflict = reasons.some((reason) => reason.Code === 'TransactionConflict');
-        if (!conflict) throw error;
-        if (attempt > CONFLICT_RETRIES) throw new DependencyUnavailableError('DynamoDB', { cause: error });
+        // Throttling and other "try again" cancellations become a 503 with Retry-After.
+        if (!conflict || attempt > CONFLICT_RETRIES) throw classifyDynamoError(error);
         await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt * (0.5 + Math.random())));
       }
     }

@@ -1,4 +1,4 @@
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoCall } from '../dynamo';
 import { USERS_TABLE } from '../table-schema';
 
@@ -39,5 +39,30 @@ export class UserStore {
     const email = item?.[USERS_TABLE.emailAttribute];
     if (typeof userId !== 'string' || typeof email !== 'string') return null;
     return { userId, email };
+  }
+
+  /**
+   * The current address and credentialVersion, read consistently: a reset token is bound to
+   * both, so a later email or password change made elsewhere invalidates it.
+   */
+  async readBinding(
+    userId: string,
+    signal?: AbortSignal,
+  ): Promise<{ email: string; credentialVersion: number } | null> {
+    const result = await dynamoCall(() =>
+      this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { [USERS_TABLE.partitionKey]: userId },
+          ConsistentRead: true,
+          ProjectionExpression: '#email, credentialVersion',
+          ExpressionAttributeNames: { '#email': USERS_TABLE.emailAttribute },
+        }),
+        signal ? { abortSignal: signal } : {},
+      ),
+    );
+    const email = result.Item?.[USERS_TABLE.emailAttribute];
+    if (typeof email !== 'string') return null;
+    return { email, credentialVersion: Number(result.Item?.credentialVersion ?? 0) };
   }
 }

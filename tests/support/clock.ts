@@ -8,14 +8,25 @@ import type { Clock } from '../../lib/clock';
 export function manualClock(start = Date.now()): Clock & { advance(ms: number): void; slept: number[] } {
   let now = start;
   const slept: number[] = [];
+  const deadlines: Array<{ at: number; controller: AbortController }> = [];
+  const fire = () => {
+    for (const deadline of deadlines) if (deadline.at <= now) deadline.controller.abort();
+  };
   return {
     now: () => now,
+    // Aborts only when the test moves the clock past it, never on the machine's own time.
+    timeout: (ms) => {
+      const controller = new AbortController();
+      deadlines.push({ at: now + ms, controller });
+      return controller.signal;
+    },
     sleep: async (ms) => {
       slept.push(ms);
       now += ms;
     },
     advance: (ms) => {
       now += ms;
+      fire();
     },
     slept,
   };

@@ -41,6 +41,13 @@ describe('config', () => {
     [{ PASSWORD_MIN_LENGTH: '7' }, 'PASSWORD_MIN_LENGTH'],
     [{ RESET_LINK_TEMPLATE: 'https://market.example.com/reset' }, 'RESET_LINK_TEMPLATE'],
     [{ RESET_LINK_TEMPLATE: 'http://market.example.com/#token={token}' }, 'RESET_LINK_TEMPLATE'],
+    // The token must sit in the fragment: a query or path reaches server logs and Referer.
+    [{ RESET_LINK_TEMPLATE: 'https://market.example.com/reset?token={token}' }, 'RESET_LINK_TEMPLATE'],
+    [{ RESET_LINK_TEMPLATE: 'https://market.example.com/reset/{token}#x' }, 'RESET_LINK_TEMPLATE'],
+    [
+      { RESET_LINK_TEMPLATE: 'https://market.example.com/r#token={token}&again={token}' },
+      'RESET_LINK_TEMPLATE',
+    ],
     [{ RATE_LIMIT_CONFIRM_IP: 'ten per minute' }, 'RATE_LIMIT_CONFIRM_IP'],
     [{ PASSWORD_COMPOSITION_RULES: 'yes' }, 'PASSWORD_COMPOSITION_RULES'],
     [{ KILL_SWITCH_PARAMETER_NAME: 'no-slash' }, 'KILL_SWITCH_PARAMETER_NAME'],

@@ -9,10 +9,13 @@ function storeAnswering(...responses: unknown[]): TokenStore {
   return new TokenStore(client, 'tokens', 'users');
 }
 
+/** A token item as issued: bound to the address key and credential version at issue. */
+const BOUND = { userId: 'u1', verifierHash: 'h', emailKey: 'k', credentialVersion: 0 };
+
 describe('TokenStore.findCandidate', () => {
   it('treats keys DynamoDB left unprocessed as an outage, not as a superseded token', async () => {
     const store = storeAnswering(
-      { Item: { userId: 'u1', verifierHash: 'h', expiresAt: Date.now() + 60_000 } },
+      { Item: { ...BOUND, expiresAt: Date.now() + 60_000 } },
       { Responses: { tokens: [], users: [] }, UnprocessedKeys: { tokens: { Keys: [{ pk: 'active#u1' }] } } },
     );
 
@@ -21,7 +24,7 @@ describe('TokenStore.findCandidate', () => {
 
   it('reports a token whose pointer moved on as not active', async () => {
     const store = storeAnswering(
-      { Item: { userId: 'u1', verifierHash: 'h', expiresAt: 1 } },
+      { Item: { ...BOUND, expiresAt: 1 } },
       {
         Responses: { tokens: [{ pk: 'active#u1', selector: 'newer' }], users: [{ email: 'a@example.com' }] },
       },
@@ -31,5 +34,13 @@ describe('TokenStore.findCandidate', () => {
       isActive: false,
       userEmail: 'a@example.com',
     });
+  });
+
+  it('refuses a token item without its credential binding', async () => {
+    const store = storeAnswering({
+      Item: { userId: 'u1', verifierHash: 'h', expiresAt: Date.now() + 60_000 },
+    });
+
+    await expect(store.findCandidate('selector')).resolves.toBeNull();
   });
 });
