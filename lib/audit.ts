@@ -44,6 +44,8 @@ export const METRICS = {
   resetEmailSuppressed: 'ResetEmailSuppressed',
   resetRejected: 'ResetRejected',
   resetCompleted: 'ResetCompleted',
+  passwordChangedPublished: 'PasswordChangedPublished',
+  passwordChangedPublishFailed: 'PasswordChangedPublishFailed',
 } as const;
 
 const METRIC_NAME: Record<AuditEvent['event'], string> = {

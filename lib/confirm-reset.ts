@@ -2,6 +2,7 @@ import type { Audit, AuditContext } from './audit';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import type { SendEmail } from './email/send-email';
+import { passwordChangedOutboxItem } from './events/password-changed';
 import type { RateLimiter } from './limits/rate-limiter';
 import type { HashPassword } from './passwords/password-hasher';
 import { checkPassword, type PolicyViolation } from './passwords/password-policy';
@@ -18,7 +19,7 @@ export interface ConfirmResetDeps {
   audit: Audit;
   pseudonymize: Pseudonymize;
   clock: Clock;
-  config: Pick<Config, 'rateLimits' | 'passwordPolicy'>;
+  config: Pick<Config, 'rateLimits' | 'passwordPolicy' | 'passwordChangedEvents'>;
 }
 
 export interface ConfirmResetInput {
@@ -101,10 +102,21 @@ export async function confirmReset(
   }
 
   const passwordHash = await deps.hashPassword(input.newPassword);
+  const changedAt = deps.clock.now();
   const outcome = await deps.tokens.consumeAndChangePassword({
     token: candidate.token,
     passwordHash,
-    changedAt: deps.clock.now(),
+    changedAt,
+    credentialVersion: candidate.credentialVersion,
+    outboxItem: deps.config.passwordChangedEvents
+      ? passwordChangedOutboxItem({
+          userId: candidate.token.userId,
+          credentialVersion: candidate.credentialVersion + 1,
+          changedAt,
+          method: 'link',
+          requestId: input.requestId,
+        })
+      : undefined,
   });
   if (outcome === 'token_rejected') return invalid('already_used');
 

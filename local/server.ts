@@ -7,6 +7,7 @@ import { type MockEmailProvider, mockEmailProvider } from '../lib/email/mock-pro
 import { problemResponse } from '../lib/http/problem';
 import { lambdaContext, toApiGatewayEvent, writeResult } from './api-gateway';
 import { type DynamoDbLocal, LOCAL_AWS_ENV, startDynamoDbLocal } from './dynamodb-local';
+import { type LocalPasswordEvents, startLocalPasswordEvents } from './password-events';
 import { type SsmStandIn, startSsmStandIn } from './ssm-stand-in';
 import { createTables } from './tables';
 import { LocalAccounts } from './users';
@@ -29,6 +30,7 @@ export const LOCAL_DEFAULTS: Record<string, string> = {
   KILL_SWITCH_CACHE_SECONDS: '5',
   RESET_LINK_TEMPLATE: 'https://market.example.com/reset-password#token={token}',
   POWERTOOLS_METRICS_NAMESPACE: 'PasswordReset',
+  PASSWORD_CHANGED_EVENTS: 'true',
 };
 
 export const DEMO_USER = { email: 'demo@example.com', password: 'correct horse battery staple' } as const;
@@ -55,6 +57,8 @@ export interface LocalServer {
   outbox: MockEmailProvider;
   accounts: LocalAccounts;
   documentClient: DynamoDBDocumentClient;
+  /** The EventBridge stand-in and stream reader, when PASSWORD_CHANGED_EVENTS is on. */
+  passwordEvents: LocalPasswordEvents | undefined;
   setKillSwitch(value: { enabled: boolean; dryRun: boolean }): void;
   stop(): Promise<void>;
 }
@@ -89,6 +93,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       tokenTable: config.tokenTableName,
       usersTable: config.usersTableName,
       emailIndex: config.usersEmailIndexName,
+      tokenStream: config.passwordChangedEvents,
     }).catch((error: unknown) => {
       if (!(error instanceof ResourceInUseException)) throw error;
     });
@@ -103,6 +108,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       [ROUTES.request]: requestHandler,
       [ROUTES.confirm]: confirmHandler,
     };
+    const passwordEvents = config.passwordChangedEvents
+      ? await startLocalPasswordEvents({ dynamoEndpoint, tokenTableName: config.tokenTableName })
+      : undefined;
     const setKillSwitch = (value: { enabled: boolean; dryRun: boolean }) =>
       ssm.put(parameterName, JSON.stringify(value));
 
@@ -134,6 +142,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       };
       const key = `${req.method} ${path}`;
       if (key === 'GET /__local/outbox') return json(200, mockEmailProvider.outbox());
+      if (key === 'GET /__local/events' && passwordEvents) return json(200, passwordEvents.bus.events());
       if (key === 'POST /__local/users') {
         const input = parse(credentials);
         if (!input) return;
@@ -190,6 +199,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       outbox: mockEmailProvider,
       accounts,
       documentClient,
+      passwordEvents,
       setKillSwitch,
       stop: async () => {
         unsubscribe();
@@ -197,6 +207,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        await passwordEvents?.stop();
         rawClient.destroy();
         await ssm.stop();
         await dynamo?.stop();

@@ -19,6 +19,7 @@ Password reset service running on ${server.url}
   POST ${ROUTES.confirm}   {"token","newPassword"}
 Local only: GET /__local/outbox, POST /__local/users, POST /__local/login, PUT /__local/kill-switch
 Demo user: ${DEMO_USER.email} / "${DEMO_USER.password}"
+PasswordChanged events: ${server.passwordEvents ? `GET /__local/events (EventBridge stand-in, bus ${server.passwordEvents.bus.eventBusName})` : 'off'}
 DynamoDB Local (pid ${server.dynamo?.pid}) at ${server.dynamoEndpoint}, SSM stand-in at ${server.ssm.endpoint}
 `);
 

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { dynamoCall } from '../dynamo';
 import { DependencyUnavailableError } from '../errors';
+import { outboxPut } from '../events/password-changed';
 import { TOKEN_TABLE, USERS_TABLE } from '../table-schema';
 
 /**
@@ -30,12 +31,18 @@ export interface TokenCandidate {
   isActive: boolean;
   /** The address stored on the user record, or undefined if the user is gone. */
   userEmail: string | undefined;
+  /** The user's credentialVersion when read (absent counts as 0). */
+  credentialVersion: number;
 }
 
 export interface PasswordChange {
   token: StoredToken;
   passwordHash: string;
   changedAt: number;
+  /** The credentialVersion read with the candidate: the update requires it unchanged. */
+  credentialVersion: number;
+  /** A PasswordChanged outbox item (lib/events), written in the same transaction when given. */
+  outboxItem?: Record<string, unknown> | undefined;
 }
 
 export type ConsumeOutcome = 'consumed' | 'token_rejected';
@@ -105,7 +112,7 @@ export class TokenStore {
             [this.usersTable]: {
               Keys: [{ [USERS_TABLE.partitionKey]: token.userId }],
               ConsistentRead: true,
-              ProjectionExpression: '#email',
+              ProjectionExpression: '#email, credentialVersion',
               ExpressionAttributeNames: { '#email': USERS_TABLE.emailAttribute },
             },
           },
@@ -123,6 +130,7 @@ export class TokenStore {
       token,
       isActive: pointer?.selector === selector,
       userEmail: typeof email === 'string' ? email : undefined,
+      credentialVersion: Number(user?.credentialVersion ?? 0),
     };
   }
 
@@ -132,7 +140,13 @@ export class TokenStore {
    * request or the clock passing expiry in between all make the whole write fail.
    */
   async consumeAndChangePassword(change: PasswordChange): Promise<ConsumeOutcome> {
-    const { token, passwordHash, changedAt } = change;
+    const { token, passwordHash, changedAt, credentialVersion } = change;
+    // Credential binding: the version read with the candidate must still hold, so the version
+    // after the ADD (and in the PasswordChanged event) is exactly credentialVersion + 1.
+    const versionUnchanged =
+      credentialVersion === 0
+        ? '(attribute_not_exists(credentialVersion) OR credentialVersion = :version)'
+        : 'credentialVersion = :version';
     const outcome = await this.transact([
       {
         Delete: {
@@ -155,15 +169,17 @@ export class TokenStore {
           TableName: this.usersTable,
           Key: { [USERS_TABLE.partitionKey]: token.userId },
           UpdateExpression: 'SET passwordHash = :hash, passwordChangedAt = :at ADD credentialVersion :one',
-          ConditionExpression: 'attribute_exists(#userId)',
+          ConditionExpression: `attribute_exists(#userId) AND ${versionUnchanged}`,
           ExpressionAttributeNames: { '#userId': USERS_TABLE.partitionKey },
           ExpressionAttributeValues: {
             ':hash': passwordHash,
             ':at': new Date(changedAt).toISOString(),
             ':one': 1,
+            ':version': credentialVersion,
           },
         },
       },
+      ...(change.outboxItem ? [outboxPut(this.tokenTable, change.outboxItem)] : []),
     ]);
     return outcome === 'committed' ? 'consumed' : 'token_rejected';
   }
