@@ -27,6 +27,8 @@ export interface EventBridgeStandIn {
   events(): EventEnvelope[];
   /** PutEvents requests received (held or not). */
   readonly putCalls: number;
+  /** Held requests whose callers are still connected. */
+  readonly heldRequests: number;
   hold(): void;
   /** Answers the held requests whose callers are still connected; drops the others unrecorded. */
   release(): void;
@@ -50,7 +52,7 @@ const MAX_REQUEST_BYTES = 256 * 1024;
 export async function startEventBridgeStandIn(eventBusName: string): Promise<EventBridgeStandIn> {
   const port = await freePort();
   const accepted: EventEnvelope[] = [];
-  const held: Array<() => void> = [];
+  const held = new Set<() => void>();
   let holding = false;
   let failing = 0;
   let putCalls = 0;
@@ -117,9 +119,10 @@ export async function startEventBridgeStandIn(eventBusName: string): Promise<Eve
     }
     putCalls++;
     if (!holding) return putEvents(res, input);
-    held.push(() => {
-      if (!res.destroyed && !req.socket.destroyed) putEvents(res, input);
-    });
+    // A caller that dies while held never gets its events recorded, as with a lost request.
+    const answer = () => putEvents(res, input);
+    held.add(answer);
+    req.socket.once('close', () => held.delete(answer));
   };
 
   const server: Server = createServer((req, res) => {
@@ -136,12 +139,17 @@ export async function startEventBridgeStandIn(eventBusName: string): Promise<Eve
     get putCalls() {
       return putCalls;
     },
+    get heldRequests() {
+      return held.size;
+    },
     hold: () => {
       holding = true;
     },
     release: () => {
       holding = false;
-      for (const answer of held.splice(0)) answer();
+      const waiting = [...held];
+      held.clear();
+      for (const answer of waiting) answer();
     },
     failNextEntries: (count) => {
       failing = count;

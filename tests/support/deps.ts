@@ -61,6 +61,7 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
     tokenTable: config.tokenTableName,
     usersTable: config.usersTableName,
     emailIndex: config.usersEmailIndexName,
+    tokenStream: config.passwordChangedEvents,
   });
   const clock = manualClock();
   const outbox = new MockEmailProvider();
