@@ -17,6 +17,7 @@ import {
   BillingMode,
   type ITable,
   ProjectionType,
+  StreamViewType,
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
@@ -30,6 +31,7 @@ import type { Construct } from 'constructs';
 import { METRIC_NAMESPACE, METRICS } from '../lib/audit';
 import { TOKEN_TABLE, USERS_TABLE } from '../lib/table-schema';
 import { BUNDLING } from './bundling';
+import { PasswordEvents } from './password-events';
 import type { Settings } from './settings';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,7 +54,7 @@ const PASSWORD_ATTRIBUTES = [
   'passwordChangedAt',
   'credentialVersion',
 ];
-const READABLE_USER_ATTRIBUTES = [USERS_TABLE.partitionKey, USERS_TABLE.emailAttribute];
+const READABLE_USER_ATTRIBUTES = [USERS_TABLE.partitionKey, USERS_TABLE.emailAttribute, 'credentialVersion'];
 const SERVICE_NAME = 'password-reset';
 
 export interface PasswordResetStackProps extends StackProps {
@@ -80,6 +82,8 @@ export class PasswordResetStack extends Stack {
       encryption: TableEncryption.AWS_MANAGED,
       deletionProtection: prod,
       removalPolicy,
+      // New outbox items reach the PasswordChanged publisher through this stream.
+      ...(settings.passwordChangedEvents ? { stream: StreamViewType.NEW_IMAGE } : {}),
     });
 
     const { usersTable, emailIndexName } = this.usersTable(settings, prod, removalPolicy);
@@ -127,6 +131,21 @@ export class PasswordResetStack extends Stack {
     });
 
     this.grantLeastPrivilege(tokenTable, usersTable, emailIndexName, killSwitch);
+    // Explicit either way: with events off, confirm writes no outbox item.
+    this.confirmFunction.addEnvironment('PASSWORD_CHANGED_EVENTS', String(settings.passwordChangedEvents));
+    if (settings.passwordChangedEvents) {
+      const events = new PasswordEvents(this, 'PasswordEvents', {
+        stage: settings.stage,
+        tokenTable,
+        confirmFunction: this.confirmFunction,
+        eventBusName: settings.eventBusName,
+        alarmTopicArn: settings.alarmTopicArn,
+        retention,
+        removalPolicy,
+        tracing: settings.tracing,
+      });
+      new CfnOutput(this, 'EventBusName', { value: events.bus.eventBusName });
+    }
     this.api = this.httpApi(settings, retention, removalPolicy);
     this.alarms(settings);
 
