@@ -49,6 +49,7 @@ interface Checkpoint {
 
 const DONE = 'done';
 const MAX_BACKOFF_MS = 5_000;
+const SHARD_LIST_INTERVAL_MS = 1_000;
 
 export async function readCheckpoint(file: string, streamArn: string): Promise<Checkpoint> {
   try {
@@ -188,14 +189,25 @@ export function startStreamReader(options: StreamReaderOptions): StreamReader {
     return true;
   };
 
+  // The stream ARN, the checkpoint and the shard list are cached between polls: an idle reader
+  // costs one GetRecords per open shard per poll, and the shards are listed again once a second.
+  let current: { arn: string; checkpoint: Checkpoint } | undefined;
+  let shards: Shard[] = [];
+  let listedAt = 0;
   const loop = (async () => {
     while (running) {
       let busy = false;
       try {
-        const arn = await streamArn();
-        if (arn) {
-          const checkpoint = await readCheckpoint(options.checkpointFile, arn);
-          const shards = await listShards(arn);
+        if (!current) {
+          const arn = await streamArn();
+          if (arn) current = { arn, checkpoint: await readCheckpoint(options.checkpointFile, arn) };
+        }
+        if (current) {
+          const { arn, checkpoint } = current;
+          if (Date.now() - listedAt >= SHARD_LIST_INTERVAL_MS) {
+            shards = await listShards(arn);
+            listedAt = Date.now();
+          }
           const present = new Set(shards.map((shard) => shard.ShardId));
           for (const shard of shards) {
             if (!running) break;
@@ -209,7 +221,11 @@ export function startStreamReader(options: StreamReaderOptions): StreamReader {
       } catch (error) {
         if (!running) break;
         options.onError?.(error);
+        // Start over from the table: it may have been recreated, or DynamoDB Local restarted.
         iterators.clear();
+        current = undefined;
+        listedAt = 0;
+        await sleep(500, undefined, { signal: abort.signal }).catch(() => undefined);
       }
       if (!busy && running)
         await sleep(options.pollIntervalMs ?? 100, undefined, { signal: abort.signal }).catch(
