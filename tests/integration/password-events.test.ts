@@ -111,6 +111,23 @@ describe('a committed reset', () => {
   });
 });
 
+describe('a publish that EventBridge rejects', () => {
+  it('is retried from the failed record until the event is on the bus, and published once', async () => {
+    const { email, userId } = await newUser();
+    const bus = server.passwordEvents?.bus;
+    const callsBefore = bus?.putCalls ?? 0;
+    bus?.failNextEntries(3);
+
+    const answer = await confirm(await tokenFor(email), 'a retried passphrase');
+    await waitForEvents((all) => forUser(all, userId).length === 1);
+    await afterSentinel();
+
+    expect(answer.status).toBe(200);
+    expect(forUser(await events(), userId)).toHaveLength(1);
+    expect((bus?.putCalls ?? 0) - callsBefore).toBeGreaterThanOrEqual(4);
+  });
+});
+
 describe('a confirm that changes nothing', () => {
   it('publishes nothing for a weak password, a used token or a superseded token', async () => {
     const { email, userId } = await newUser();
