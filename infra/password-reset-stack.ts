@@ -31,6 +31,7 @@ import type { Construct } from 'constructs';
 import { METRIC_NAMESPACE, METRICS } from '../lib/audit';
 import { TOKEN_TABLE, USERS_TABLE } from '../lib/table-schema';
 import { BUNDLING } from './bundling';
+import { EmailDelivery } from './email-delivery';
 import { PasswordEvents } from './password-events';
 import type { Settings } from './settings';
 
@@ -146,6 +147,17 @@ export class PasswordResetStack extends Stack {
       });
       new CfnOutput(this, 'EventBusName', { value: events.bus.eventBusName });
     }
+    // Email delivery (infra/email-delivery.ts): queue, sender, DLQ, SES or SMTP, bounces, alarms.
+    new EmailDelivery(this, 'EmailDelivery', {
+      settings,
+      tokenTable,
+      killSwitch,
+      environment,
+      producers: [this.requestFunction, this.confirmFunction],
+      suppressionReaders: [this.requestFunction],
+      retention,
+      removalPolicy,
+    });
     this.api = this.httpApi(settings, retention, removalPolicy);
     this.alarms(settings);
 

@@ -34,6 +34,16 @@ const schema = z.object({
   // PasswordChanged events (infra/password-events.ts): on unless turned off; an existing bus by name or ARN.
   passwordChangedEvents: bool.default(true),
   eventBusName: z.string().min(1).max(1600).optional(),
+  // Email delivery (issue 9; checked together in infra/email-delivery.ts).
+  emailProvider: z.enum(['mock', 'ses', 'smtp']).default('mock'),
+  emailFrom: z.string().optional(),
+  sesIdentity: z.string().min(3).optional(),
+  importSesIdentity: bool.default(false),
+  smtpSecretArn: z.string().startsWith('arn:').optional(),
+  allowMockEmailInProd: bool.default(false),
+  emailMaxAttempts: int(1, 20).default(8),
+  emailDlqRetentionHours: int(1, 48).default(6),
+  emailSenderMaxConcurrency: int(2, 1000).default(5),
 });
 
 export type Settings = z.infer<typeof schema> & { resetLinkTemplate: string };

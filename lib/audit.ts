@@ -18,7 +18,8 @@ export type AuditEvent =
         | 'unknown_account'
         | 'ssm_unavailable'
         | 'provider_error'
-        | 'store_error';
+        | 'store_error'
+        | 'suppressed_address';
     }
   | { event: 'reset_completed' }
   | {
@@ -46,6 +47,12 @@ export const METRICS = {
   resetCompleted: 'ResetCompleted',
   passwordChangedPublished: 'PasswordChangedPublished',
   passwordChangedPublishFailed: 'PasswordChangedPublishFailed',
+  // The email sender and the bounce handler (issue 9).
+  emailDelivered: 'EmailDelivered',
+  emailDropped: 'EmailDropped',
+  emailRetryScheduled: 'EmailRetryScheduled',
+  emailDeadLettered: 'EmailDeadLettered',
+  addressSuppressed: 'AddressSuppressed',
 } as const;
 
 const METRIC_NAME: Record<AuditEvent['event'], string> = {

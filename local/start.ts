@@ -21,6 +21,7 @@ Local only: GET /__local/outbox, POST /__local/users, POST /__local/login, PUT /
 Demo user: ${DEMO_USER.email} / "${DEMO_USER.password}"
 PasswordChanged events: ${server.passwordEvents ? `GET /__local/events (EventBridge stand-in, bus ${server.passwordEvents.bus.eventBusName})` : 'off'}
 DynamoDB Local (pid ${server.dynamo?.pid}) at ${server.dynamoEndpoint}, SSM stand-in at ${server.ssm.endpoint}
+Email: queued on the SQS stand-in at ${server.sqs.endpoint}, sent by the sender function to ${server.emailTarget}
 `);
 
 let stopping = false;

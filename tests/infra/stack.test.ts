@@ -24,8 +24,8 @@ const dev = synth();
 const { template } = dev;
 
 describe('the API', () => {
-  it('has exactly two Lambda functions and two POST routes, and no /__local route', () => {
-    template.resourceCountIs('AWS::Lambda::Function', 2);
+  it('has the two API functions plus the email sender, two POST routes, and no /__local route', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 3);
     const routes = template.findResources('AWS::ApiGatewayV2::Route');
     const keys = Object.values(routes)
       .map((r) => r.Properties.RouteKey)
@@ -68,7 +68,7 @@ describe('the functions', () => {
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.LoggingConfig.LogGroup).toBeDefined();
     }
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 14 }, 3);
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 14 }, 4);
   });
 
   it('gives confirm more memory than request, for bcrypt', () => {
@@ -93,6 +93,7 @@ describe('the functions', () => {
       [
         'ACCOUNT_KEY_SALT',
         'BCRYPT_COST',
+        'EMAIL_QUEUE_URL',
         'KILL_SWITCH_PARAMETER_NAME',
         'POWERTOOLS_METRICS_NAMESPACE',
         'POWERTOOLS_SERVICE_NAME',
@@ -132,7 +133,11 @@ describe('the data', () => {
   });
 
   it('creates a users table with an email GSI, protected and retained in prod', () => {
-    const prod = synth({ stage: 'prod', resetLinkTemplate: 'https://shop.example.com/reset#token={token}' });
+    const prod = synth({
+      stage: 'prod',
+      resetLinkTemplate: 'https://shop.example.com/reset#token={token}',
+      allowMockEmailInProd: 'true',
+    });
 
     prod.template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
@@ -146,7 +151,7 @@ describe('the data', () => {
         ],
       }),
     });
-    prod.template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 3);
+    prod.template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 4);
   });
 
   it('refuses a prod synth without the reset link template', () => {
@@ -259,9 +264,10 @@ describe('alarms', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     const names = alarms.map((a) => JSON.stringify(a.Properties));
 
-    expect(alarms).toHaveLength(8);
+    // 8 here, 5 for email delivery (tests/infra/email-delivery.test.ts).
+    expect(alarms).toHaveLength(13);
     expect(names.some((a) => a.includes('5xx'))).toBe(true);
-    expect(names.filter((a) => a.includes('"MetricName":"Errors"'))).toHaveLength(2);
+    expect(names.filter((a) => a.includes('"MetricName":"Errors"'))).toHaveLength(3);
     expect(names.filter((a) => a.includes('"MetricName":"Throttles"'))).toHaveLength(2);
     expect(names.some((a) => a.includes('"MetricName":"KillSwitchUnavailable"'))).toBe(true);
     expect(names.some((a) => a.includes('"MetricName":"ResponseFloorExceeded"'))).toBe(true);
@@ -315,7 +321,7 @@ describe('bundling', () => {
       });
     const sizes = bundles.map((path) => statSync(path).size);
 
-    expect(bundles).toHaveLength(2);
+    expect(bundles).toHaveLength(3); // request, confirm, email sender
     for (const size of sizes) {
       expect(size).toBeGreaterThan(100_000);
       expect(size).toBeLessThan(1_500_000);
