@@ -30,6 +30,7 @@ async function newUser(): Promise<{ email: string; userId: string }> {
 async function tokenFor(email: string): Promise<string> {
   const response = await send(server.url, ROUTES.request, { email });
   expect(response.status).toBe(200);
+  await server.emailSettled();
   return tokenFromLink(server.outbox.outbox().findLast((m) => m.to === email && m.link)?.link);
 }
 
