@@ -208,5 +208,5 @@ describe('many resets', () => {
       resetsCommittedMs: committedMs,
       lastEventMs: publishedMs,
     });
-  }, 300_000);
+  }, 600_000);
 });
