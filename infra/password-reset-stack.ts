@@ -17,6 +17,7 @@ import {
   BillingMode,
   type ITable,
   ProjectionType,
+  StreamViewType,
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
@@ -31,6 +32,7 @@ import { METRIC_NAMESPACE, METRICS } from '../lib/audit';
 import { TOKEN_TABLE, USERS_TABLE } from '../lib/table-schema';
 import { BUNDLING } from './bundling';
 import { EmailDelivery } from './email-delivery';
+import { PasswordEvents } from './password-events';
 import type { Settings } from './settings';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,7 +55,7 @@ const PASSWORD_ATTRIBUTES = [
   'passwordChangedAt',
   'credentialVersion',
 ];
-const READABLE_USER_ATTRIBUTES = [USERS_TABLE.partitionKey, USERS_TABLE.emailAttribute];
+const READABLE_USER_ATTRIBUTES = [USERS_TABLE.partitionKey, USERS_TABLE.emailAttribute, 'credentialVersion'];
 const SERVICE_NAME = 'password-reset';
 
 export interface PasswordResetStackProps extends StackProps {
@@ -81,6 +83,8 @@ export class PasswordResetStack extends Stack {
       encryption: TableEncryption.AWS_MANAGED,
       deletionProtection: prod,
       removalPolicy,
+      // New outbox items reach the PasswordChanged publisher through this stream.
+      ...(settings.passwordChangedEvents ? { stream: StreamViewType.NEW_IMAGE } : {}),
     });
 
     const { usersTable, emailIndexName } = this.usersTable(settings, prod, removalPolicy);
@@ -128,6 +132,21 @@ export class PasswordResetStack extends Stack {
     });
 
     this.grantLeastPrivilege(tokenTable, usersTable, emailIndexName, killSwitch);
+    // Explicit either way: with events off, confirm writes no outbox item.
+    this.confirmFunction.addEnvironment('PASSWORD_CHANGED_EVENTS', String(settings.passwordChangedEvents));
+    if (settings.passwordChangedEvents) {
+      const events = new PasswordEvents(this, 'PasswordEvents', {
+        stage: settings.stage,
+        tokenTable,
+        confirmFunction: this.confirmFunction,
+        eventBusName: settings.eventBusName,
+        alarmTopicArn: settings.alarmTopicArn,
+        retention,
+        removalPolicy,
+        tracing: settings.tracing,
+      });
+      new CfnOutput(this, 'EventBusName', { value: events.bus.eventBusName });
+    }
     // Email delivery (infra/email-delivery.ts): queue, sender, DLQ, SES or SMTP, bounces, alarms.
     new EmailDelivery(this, 'EmailDelivery', {
       settings,

@@ -31,6 +31,9 @@ const schema = z.object({
   requestMemoryMb: int(128, 3008).default(256),
   confirmMemoryMb: int(512, 10_240).default(1024),
   requestResponseFloorMs: int(50, 5000).default(250),
+  // PasswordChanged events (infra/password-events.ts): on unless turned off; an existing bus by name or ARN.
+  passwordChangedEvents: bool.default(true),
+  eventBusName: z.string().min(1).max(1600).optional(),
   // Email delivery (issue 9; checked together in infra/email-delivery.ts).
   emailProvider: z.enum(['mock', 'ses', 'smtp']).default('mock'),
   emailFrom: z.string().optional(),
@@ -64,6 +67,9 @@ export function readSettings(context: Record<string, unknown>): Settings {
   }
   if (settings.existingUsersEmailIndexName && !settings.existingUsersTableName) {
     throw new Error('Invalid CDK context: existingUsersEmailIndexName needs existingUsersTableName');
+  }
+  if (settings.eventBusName && !settings.passwordChangedEvents) {
+    throw new Error('Invalid CDK context: eventBusName needs passwordChangedEvents=true');
   }
   return { ...settings, resetLinkTemplate: settings.resetLinkTemplate ?? EXAMPLE_LINK };
 }

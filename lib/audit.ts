@@ -45,6 +45,8 @@ export const METRICS = {
   resetEmailSuppressed: 'ResetEmailSuppressed',
   resetRejected: 'ResetRejected',
   resetCompleted: 'ResetCompleted',
+  passwordChangedPublished: 'PasswordChangedPublished',
+  passwordChangedPublishFailed: 'PasswordChangedPublishFailed',
   // The email sender and the bounce handler (issue 9).
   emailDelivered: 'EmailDelivered',
   emailDropped: 'EmailDropped',

@@ -83,6 +83,8 @@ const schema = z.object({
   RATE_LIMIT_CONFIRM_FAILURES_IP: rateRules.default([{ limit: 10, windowSeconds: 900 }]),
   REQUEST_RESPONSE_FLOOR_MS: int(0, 5000).default(250),
   ACCOUNT_KEY_SALT: z.string().min(8).default('password-reset-service'),
+  // Off unless set: an outbox item is only useful where a stream publishes it (the stack sets it).
+  PASSWORD_CHANGED_EVENTS: bool.default(false),
   // Email delivery (issue 9). Which of these a provider needs is checked in loadConfig.
   EMAIL_PROVIDER: z.enum(['mock', 'ses', 'smtp']).default('mock'),
   EMAIL_FROM: z
@@ -132,6 +134,8 @@ export type Config = {
   };
   requestResponseFloorMs: number;
   accountKeySalt: string;
+  /** Write a PasswordChanged outbox item in the reset transaction. */
+  passwordChangedEvents: boolean;
   email: EmailConfig;
 };
 
@@ -212,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     requestResponseFloorMs: e.REQUEST_RESPONSE_FLOOR_MS,
     accountKeySalt: e.ACCOUNT_KEY_SALT,
+    passwordChangedEvents: e.PASSWORD_CHANGED_EVENTS,
     email: emailConfig(e),
   };
 }

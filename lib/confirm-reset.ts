@@ -3,6 +3,7 @@ import type { Audit, AuditContext } from './audit';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import type { SendEmail } from './email/send-email';
+import { passwordChangedOutboxItem } from './events/password-changed';
 import type { RateLimiter } from './limits/rate-limiter';
 import type { HashPassword } from './passwords/password-hasher';
 import { checkPassword, type PolicyViolation } from './passwords/password-policy';
@@ -20,7 +21,7 @@ export interface ConfirmResetDeps {
   audit: Audit;
   pseudonymize: Pseudonymize;
   clock: Clock;
-  config: Pick<Config, 'rateLimits' | 'passwordPolicy'>;
+  config: Pick<Config, 'rateLimits' | 'passwordPolicy' | 'passwordChangedEvents'>;
 }
 
 export interface ConfirmResetInput {
@@ -135,13 +136,24 @@ export async function confirmReset(
   let outcome: Awaited<ReturnType<ConfirmResetDeps['tokens']['consumeAndChangePassword']>>;
   try {
     const passwordHash = await deps.hashPassword(input.newPassword);
+    const changedAt = deps.clock.now();
     outcome = await deps.tokens.consumeAndChangePassword({
       token: candidate.token,
       userEmail: candidate.userEmail,
       claimOwner: owner,
       passwordHash,
-      changedAt: deps.clock.now(),
+      changedAt,
       ...(input.deadline === undefined ? {} : { deadline: input.deadline }),
+      // The update pins the version the link was issued for, so the new one is exactly +1.
+      outboxItem: deps.config.passwordChangedEvents
+        ? passwordChangedOutboxItem({
+            userId: candidate.token.userId,
+            credentialVersion: candidate.token.credentialVersion + 1,
+            changedAt,
+            method: 'link',
+            requestId: input.requestId,
+          })
+        : undefined,
     });
   } catch (error) {
     // Nothing committed (the write is never started without time to finish it): give the claim

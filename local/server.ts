@@ -13,6 +13,7 @@ import { freePort } from './free-port';
 import { isJsonContentType, isLoopbackHost } from './host-guard';
 import { injectFault, type LocalFaults, LocalMailbox, localFaults } from './mailbox';
 import { localResetLinkTemplate, servePage } from './pages';
+import { type LocalPasswordEvents, startLocalPasswordEvents } from './password-events';
 import { startSesEmulator } from './ses-emulator';
 import { startSmtpSink } from './smtp-sink';
 import { type SqsStandIn, startSqsStandIn } from './sqs-stand-in';
@@ -39,6 +40,7 @@ export const LOCAL_DEFAULTS: Record<string, string> = {
   // npm start's own reset page; startLocalServer points it at the port it really serves on.
   RESET_LINK_TEMPLATE: localResetLinkTemplate('http://127.0.0.1:3000'),
   POWERTOOLS_METRICS_NAMESPACE: 'PasswordReset',
+  PASSWORD_CHANGED_EVENTS: 'true',
   // startLocalServer points these at its SQS stand-in; the defaults let a bare import start.
   EMAIL_QUEUE_URL: 'http://127.0.0.1:9324/000000000000/password-reset-email',
   EMAIL_DLQ_URL: 'http://127.0.0.1:9324/000000000000/password-reset-email-dlq',
@@ -86,6 +88,8 @@ export interface LocalServer {
   deadLetters(): unknown[];
   accounts: LocalAccounts;
   documentClient: DynamoDBDocumentClient;
+  /** The EventBridge stand-in and stream reader, when PASSWORD_CHANGED_EVENTS is on. */
+  passwordEvents: LocalPasswordEvents | undefined;
   setKillSwitch(value: { enabled: boolean; dryRun: boolean }): void;
   stop(): Promise<void>;
 }
@@ -192,6 +196,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       tokenTable: config.tokenTableName,
       usersTable: config.usersTableName,
       emailIndex: config.usersEmailIndexName,
+      tokenStream: config.passwordChangedEvents,
     }).catch((error: unknown) => {
       if (!(error instanceof ResourceInUseException)) throw error;
     });
@@ -229,6 +234,10 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       [ROUTES.request]: requestHandler,
       [ROUTES.confirm]: confirmHandler,
     };
+    const passwordEvents = config.passwordChangedEvents
+      ? await startLocalPasswordEvents({ dynamoEndpoint, tokenTableName: config.tokenTableName })
+      : undefined;
+    if (passwordEvents) stops.push(passwordEvents.stop);
     const setKillSwitch = (value: { enabled: boolean; dryRun: boolean }) =>
       ssm.put(parameterName, JSON.stringify(value));
 
@@ -269,6 +278,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       };
       const key = `${req.method} ${path}`;
       if (key === 'GET /__local/outbox') return json(200, mailbox.outbox());
+      if (key === 'GET /__local/events' && passwordEvents) return json(200, passwordEvents.bus.events());
       if (key === 'POST /__local/users') {
         const input = parse(credentials);
         if (!input) return;
@@ -333,6 +343,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       deadLetters: () => sqs.messages(EMAIL_QUEUES.deadLetter).map((m) => JSON.parse(m.body) as unknown),
       accounts,
       documentClient,
+      passwordEvents,
       setKillSwitch,
       stop: async () => {
         unsubscribe();

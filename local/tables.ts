@@ -5,6 +5,8 @@ export interface TableNames {
   tokenTable: string;
   usersTable: string;
   emailIndex: string;
+  /** A NEW_IMAGE stream on the token table, as the stack adds when PasswordChanged events are on. */
+  tokenStream?: boolean;
 }
 
 /** Creates the two tables as the CDK stack defines them (same keys, GSI and TTL attribute). */
@@ -15,6 +17,9 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [{ AttributeName: TOKEN_TABLE.partitionKey, AttributeType: 'S' }],
       KeySchema: [{ AttributeName: TOKEN_TABLE.partitionKey, KeyType: 'HASH' }],
+      ...(names.tokenStream
+        ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } }
+        : {}),
     }),
   );
   await client.send(

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { classifyDynamoError, dynamoCall } from '../dynamo';
 import { DependencyUnavailableError } from '../errors';
+import { outboxPut } from '../events/password-changed';
 import { TOKEN_TABLE, USERS_TABLE } from '../table-schema';
 
 /**
@@ -51,6 +52,8 @@ export interface PasswordChange {
   changedAt: number;
   /** Epoch ms by which the write must have finished; it is not started when that cannot hold. */
   deadline?: number;
+  /** A PasswordChanged outbox item (lib/events), written in the same transaction when given. */
+  outboxItem?: Record<string, unknown> | undefined;
 }
 
 export interface Claim {
@@ -269,6 +272,7 @@ export class TokenStore {
             },
           },
         },
+        ...(change.outboxItem ? [outboxPut(this.tokenTable, change.outboxItem)] : []),
       ],
       change.deadline,
     );

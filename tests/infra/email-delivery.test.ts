@@ -5,7 +5,10 @@ import { buildApp } from '../../infra/app';
 
 /** Email delivery (infra/email-delivery.ts) as `cdk synth` builds it, without bundling. */
 function synth(context: Record<string, unknown> = {}) {
-  const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
+  // PasswordChanged events add their own queue and alarms (tests/infra/password-events.test.ts).
+  const app = new App({
+    context: { passwordChangedEvents: 'false', ...context, 'aws:cdk:bundling-stacks': [] },
+  });
   const { stack } = buildApp(app);
   return { app, stack, template: Template.fromStack(stack) };
 }

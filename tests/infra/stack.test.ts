@@ -9,7 +9,12 @@ import { buildApp } from '../../infra/app';
 /** Builds the app as `cdk synth` does, without bundling unless asked. */
 function synth(context: Record<string, unknown> = {}, bundle = false) {
   const app = new App({
-    context: { ...context, ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
+    // PasswordChanged events have their own tests (tests/infra/password-events.test.ts).
+    context: {
+      passwordChangedEvents: 'false',
+      ...context,
+      ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+    },
   });
   const { stack } = buildApp(app);
   return { app, stack, template: Template.fromStack(stack) };
@@ -225,7 +230,9 @@ describe('least privilege', () => {
     });
     expect(bySid('confirmFunction', 'ReadUserEmail')).toMatchObject({
       Action: 'dynamodb:BatchGetItem',
-      Condition: { 'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['userId', 'email'] } },
+      Condition: {
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['userId', 'email', 'credentialVersion'] },
+      },
     });
   });
 

@@ -38,6 +38,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     KILL_SWITCH_PARAMETER_NAME: `/password-reset/test-${suffix}/kill-switch`,
     RESET_LINK_TEMPLATE: 'https://market.example.com/reset-password#token={token}',
     BCRYPT_COST: '4',
+    // Events are on in npm start; suites about them turn them on (tests/integration/password-events*).
+    PASSWORD_CHANGED_EVENTS: 'false',
     ...NO_LIMITS,
     ...overrides,
   };
@@ -61,6 +63,7 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
     tokenTable: config.tokenTableName,
     usersTable: config.usersTableName,
     emailIndex: config.usersEmailIndexName,
+    tokenStream: config.passwordChangedEvents,
   });
   const clock = manualClock();
   const outbox = new MockEmailProvider();
