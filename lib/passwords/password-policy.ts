@@ -86,7 +86,9 @@ export function checkPassword(
     // Bounded by the length cap: the estimate is quadratic in the length.
     const estimate = estimateStrength(password, options.contextWords);
     if (estimate.bits < MIN_STRENGTH_BITS) {
-      const patterns = estimate.patterns.length > 0 ? estimate.patterns : (['predictable'] as const);
+      // "predictable" only when nothing else explains the refusal: it adds no advice of its own.
+      const fallback = violations.length === 0 ? (['predictable'] as const) : [];
+      const patterns = estimate.patterns.length > 0 ? estimate.patterns : fallback;
       for (const rule of patterns) fail(rule, PATTERN_MESSAGES[rule]);
     }
   }
