@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { BUNDLING } from '../infra/bundling';
+import { BUNDLING, BUNDLING_ALIAS } from '../infra/bundling';
 import { LOCAL_DEFAULTS } from '../local/server';
 import { median } from './stats';
 
@@ -28,6 +28,8 @@ async function bundle(entry: string, outdir: string, sdkExternal: boolean): Prom
     format: 'esm',
     minify: BUNDLING.minify,
     sourcemap: BUNDLING.sourceMap,
+    sourcesContent: BUNDLING.sourcesContent,
+    alias: BUNDLING_ALIAS,
     mainFields: BUNDLING.mainFields,
     banner: { js: BUNDLING.banner },
     external: sdkExternal ? ['@aws-sdk/*', '@smithy/*'] : BUNDLING.externalModules,

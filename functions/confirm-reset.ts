@@ -4,9 +4,8 @@ import { RateLimitedError } from '../lib/errors';
 import { createEndpoint } from '../lib/http/endpoint';
 import { problemResponse } from '../lib/http/problem';
 import { confirmResetBody, RESET_COMPLETED_BODY } from '../lib/http/schemas';
-import { isCommonPassword } from '../lib/passwords/common-passwords';
 import { createPasswordHasher } from '../lib/passwords/password-hasher';
-import { createRuntime } from '../lib/runtime';
+import { createBreachCheckFor, createRuntime } from '../lib/runtime';
 
 /**
  * POST /api/auth/password-reset/confirm {token, newPassword}: sets the password and consumes
@@ -17,7 +16,7 @@ const runtime = createRuntime(loadConfig());
 const deps: ConfirmResetDeps = {
   ...runtime,
   hashPassword: createPasswordHasher(runtime.config.bcryptCost),
-  isCommonPassword,
+  checkBreached: createBreachCheckFor(runtime.config, runtime.logger, runtime.metrics),
 };
 
 export const handler = createEndpoint({

@@ -9,10 +9,18 @@ import type { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 export const BUNDLING = {
   minify: true,
   sourceMap: true,
+  // Source maps name files and lines for stack traces; the source itself stays out of the artifact.
+  sourcesContent: false,
   target: 'node24',
   format: 'esm' as OutputFormat,
   mainFields: ['module', 'main'],
   externalModules: [] as string[],
   banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
   forceDockerBundling: false,
+  // Lambda's environment credentials only: drops the SSO/STS/ini/IMDS providers and their
+  // nested clients (lib/aws/lambda-credentials.ts). Relative to the project root, where CDK runs esbuild.
+  esbuildArgs: { '--alias': `@aws-sdk/credential-provider-node=${'./lib/aws/lambda-credentials.ts'}` },
 };
+
+/** The same alias as an esbuild API option, for the benchmark's own builds. */
+export const BUNDLING_ALIAS = { '@aws-sdk/credential-provider-node': './lib/aws/lambda-credentials.ts' };

@@ -53,6 +53,8 @@ export const METRICS = {
   emailRetryScheduled: 'EmailRetryScheduled',
   emailDeadLettered: 'EmailDeadLettered',
   addressSuppressed: 'AddressSuppressed',
+  // The optional breached-password check (issue 12): it failed open.
+  breachCheckUnavailable: 'BreachCheckUnavailable',
 } as const;
 
 const METRIC_NAME: Record<AuditEvent['event'], string> = {

@@ -112,6 +112,11 @@ const schema = z.object({
   EMAIL_RETRY_BASE_SECONDS: int(0, 300).default(2),
   EMAIL_RETRY_MAX_SECONDS: int(0, 900).default(60),
   EMAIL_SUPPRESSION_DAYS: int(1, 365).default(30),
+  // Password strength (issue 12).
+  PASSWORD_CONTEXT_WORDS: z.string().optional(),
+  PASSWORD_BREACH_CHECK: z.enum(['off', 'hibp']).default('off'),
+  PASSWORD_BREACH_CHECK_URL: z.url({ protocol: /^https?$/ }).default('https://api.pwnedpasswords.com'),
+  PASSWORD_BREACH_CHECK_TIMEOUT_MS: int(100, 1000).default(1000),
 });
 
 export type Config = {
@@ -123,7 +128,14 @@ export type Config = {
   resetLinkTemplate: string;
   tokenTtlMinutes: number;
   bcryptCost: number;
-  passwordPolicy: { minLength: number; maxLength: number; compositionRules: boolean };
+  passwordPolicy: {
+    minLength: number;
+    maxLength: number;
+    compositionRules: boolean;
+    /** Lowercased, 3+ characters each: the site's name and the like. */
+    contextWords: string[];
+  };
+  breachCheck: { mode: 'off' | 'hibp'; baseUrl: string; timeoutMs: number };
   rateLimits: {
     requestPerIp: RateRule[];
     requestPerAccount: RateRule[];
@@ -174,6 +186,17 @@ export function isSmtpUrl(value: string): boolean {
   }
 }
 
+/** "Market, marketplace" -> ["market", "marketplace"]; shorter words would reject too much. */
+function contextWords(value: string | undefined): string[] {
+  const words = (value ?? '').split(',').map((word) => word.trim().toLowerCase());
+  const short = words.find((word) => word.length > 0 && word.length < 3);
+  if (short !== undefined)
+    throw new ConfigError(
+      `Invalid configuration: PASSWORD_CONTEXT_WORDS: "${short}" is shorter than 3 characters`,
+    );
+  return words.filter((word) => word.length > 0);
+}
+
 /** The variables that have a value: an empty string counts as unset, never as a value. */
 export function definedSettings(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => !!entry[1]));
@@ -206,6 +229,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       minLength: e.PASSWORD_MIN_LENGTH,
       maxLength: e.PASSWORD_MAX_LENGTH,
       compositionRules: e.PASSWORD_COMPOSITION_RULES,
+      contextWords: contextWords(e.PASSWORD_CONTEXT_WORDS),
+    },
+    breachCheck: {
+      mode: e.PASSWORD_BREACH_CHECK,
+      baseUrl: e.PASSWORD_BREACH_CHECK_URL,
+      timeoutMs: e.PASSWORD_BREACH_CHECK_TIMEOUT_MS,
     },
     rateLimits: {
       requestPerIp: e.RATE_LIMIT_REQUEST_IP,

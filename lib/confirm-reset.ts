@@ -5,6 +5,7 @@ import type { Config } from './config';
 import type { SendEmail } from './email/send-email';
 import { passwordChangedOutboxItem } from './events/password-changed';
 import type { RateLimiter } from './limits/rate-limiter';
+import type { CheckBreached } from './passwords/breach-check';
 import type { HashPassword } from './passwords/password-hasher';
 import { checkPassword, type PolicyViolation } from './passwords/password-policy';
 import type { Pseudonymize } from './pseudonym';
@@ -16,7 +17,8 @@ export interface ConfirmResetDeps {
   tokens: Pick<TokenStore, 'findCandidate' | 'claim' | 'release' | 'consumeAndChangePassword'>;
   rateLimiter: Pick<RateLimiter, 'hit' | 'refund'>;
   hashPassword: HashPassword;
-  isCommonPassword: (password: string) => boolean;
+  /** The optional breached-password check (PASSWORD_BREACH_CHECK); it fails open. */
+  checkBreached?: CheckBreached;
   sendEmail: SendEmail;
   audit: Audit;
   pseudonymize: Pseudonymize;
@@ -105,8 +107,9 @@ export async function confirmReset(
 
   const violations = checkPassword(input.newPassword, deps.config.passwordPolicy, {
     email: candidate.userEmail,
-    isCommon: deps.isCommonPassword,
   });
+  if (violations.length === 0 && (await deps.checkBreached?.(input.newPassword)))
+    violations.push({ rule: 'breached', message: 'This password has appeared in a data breach.' });
   if (violations.length > 0) {
     await refundFailure();
     deps.audit(

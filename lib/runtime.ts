@@ -11,6 +11,7 @@ import { createKillSwitch } from './email/kill-switch';
 import { createSendEmail } from './email/send-email';
 import { SuppressionStore } from './email/suppression-store';
 import { RateLimiter } from './limits/rate-limiter';
+import { type CheckBreached, createBreachCheck } from './passwords/breach-check';
 import { createPseudonymizer } from './pseudonym';
 import { TokenStore } from './tokens/token-store';
 import { UserStore } from './users/user-store';
@@ -72,6 +73,23 @@ export function createObservedKillSwitch(config: Config, logger: Logger, metrics
       // Fail closed, loudly: the alarm on this metric tells operators mail has stopped.
       logger.error('kill_switch_unavailable', { error: error instanceof Error ? error.name : 'unknown' });
       metrics.addMetric(METRICS.killSwitchUnavailable, MetricUnit.Count, 1);
+    },
+  });
+}
+
+/** The breached-password check when PASSWORD_BREACH_CHECK=hibp; it fails open, loudly. */
+export function createBreachCheckFor(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+): CheckBreached | undefined {
+  if (config.breachCheck.mode === 'off') return undefined;
+  return createBreachCheck({
+    baseUrl: config.breachCheck.baseUrl,
+    timeoutMs: config.breachCheck.timeoutMs,
+    onUnavailable: (reason) => {
+      logger.warn('breach_check_unavailable', { reason });
+      metrics.addMetric(METRICS.breachCheckUnavailable, MetricUnit.Count, 1);
     },
   });
 }

@@ -1,14 +1,18 @@
 import { truncates } from 'bcryptjs';
+import { estimateStrength, MIN_STRENGTH_BITS, type PatternRule, unleet } from './password-strength';
 
 /**
- * Password rules after NIST SP 800-63B rev 4: length over composition, a blocklist of
- * common passwords, and nothing derived from the account. Composition rules exist only
+ * Password rules after NIST SP 800-63B rev 4: length over composition, no common,
+ * repetitive, sequential or keyboard-walk passwords (however long), and nothing derived from
+ * the account or the service. Composition rules exist only
  * for operators whose existing policy requires them.
  */
 export interface PasswordPolicyOptions {
   minLength: number;
   maxLength: number;
   compositionRules: boolean;
+  /** Operator words no password may contain, lowercased (PASSWORD_CONTEXT_WORDS). */
+  contextWords: readonly string[];
 }
 
 export type PasswordRule =
@@ -19,6 +23,11 @@ export type PasswordRule =
   | 'no_control_characters'
   | 'not_common'
   | 'not_email'
+  | 'not_visible'
+  | 'context_word'
+  | PatternRule
+  | 'predictable'
+  | 'breached'
   | 'needs_lowercase'
   | 'needs_uppercase'
   | 'needs_digit'
@@ -31,15 +40,23 @@ export interface PolicyViolation {
 
 export interface PasswordContext {
   email: string;
-  isCommon: (password: string) => boolean;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 // C0 and C1 control characters. Spaces and all printable Unicode stay allowed.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+// Whitespace, line and paragraph separators, and format characters (zero-width and the like).
+const INVISIBLE = /[\p{Zs}\p{Zl}\p{Zp}\p{Cf}]/gu;
 /** A local part shorter than this would reject far too much (e.g. "a@example.com"). */
 const MIN_LOCAL_PART = 3;
+const PATTERN_MESSAGES: Record<PatternRule | 'predictable', string> = {
+  repetitive: 'Avoid repeated characters or blocks (aaaa, abcabc, passwordpassword).',
+  sequential: 'Avoid sequences such as 12345 or abcde.',
+  keyboard_pattern: 'Avoid keyboard patterns such as qwerty or 1q2w3e.',
+  common_words: 'Avoid common passwords, even with digits, symbols or leetspeak added.',
+  predictable: 'This password is too easy to guess. Try several unrelated words.',
+};
 
 export function checkPassword(
   password: string,
@@ -58,9 +75,23 @@ export function checkPassword(
     fail('max_bytes', 'Use at most 72 bytes of UTF-8 (fewer characters outside ASCII).');
   if (LONE_SURROGATE.test(password)) fail('well_formed', 'The password contains invalid Unicode.');
   if (CONTROL.test(password)) fail('no_control_characters', 'Control characters are not allowed.');
-  if (context.isCommon(password)) fail('not_common', 'This password is too common.');
+  if (password.replace(INVISIBLE, '') === '' && password !== '')
+    fail('not_visible', 'Use visible characters, not only spaces or invisible characters.');
   if (containsEmail(password, context.email))
     fail('not_email', 'Do not use your email address in the password.');
+  const spellings = [password.toLowerCase(), ...unleet(password)];
+  const contextWord = options.contextWords.some((word) => spellings.some((s) => s.includes(word)));
+  if (contextWord) fail('context_word', 'Do not use the name of this site or service in the password.');
+  if (length <= options.maxLength && !violations.some((v) => v.rule === 'not_visible')) {
+    // Bounded by the length cap: the estimate is quadratic in the length.
+    const estimate = estimateStrength(password, options.contextWords);
+    if (estimate.bits < MIN_STRENGTH_BITS) {
+      // "predictable" only when nothing else explains the refusal: it adds no advice of its own.
+      const fallback = violations.length === 0 ? (['predictable'] as const) : [];
+      const patterns = estimate.patterns.length > 0 ? estimate.patterns : fallback;
+      for (const rule of patterns) fail(rule, PATTERN_MESSAGES[rule]);
+    }
+  }
 
   if (options.compositionRules) {
     if (!/\p{Ll}/u.test(password)) fail('needs_lowercase', 'Include a lowercase letter.');

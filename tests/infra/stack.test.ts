@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -326,7 +326,17 @@ describe('bundling', () => {
       expect(size).toBeGreaterThan(100_000);
       expect(size).toBeLessThan(1_500_000);
     }
-    // The common-password list is bundled into confirm only.
-    expect(Math.max(...sizes) - Math.min(...sizes)).toBeGreaterThan(300_000);
+    for (const path of bundles) {
+      const map = JSON.parse(readFileSync(`${path}.map`, 'utf8')) as {
+        sources: string[];
+        sourcesContent?: unknown;
+      };
+      // Shipped maps name files and lines only, and the default credential chain is aliased away.
+      expect(map.sourcesContent).toBeUndefined();
+      expect(
+        map.sources.some((source) => /credential-provider-(node|sso|ini)|nested-clients/.test(source)),
+      ).toBe(false);
+      expect(map.sources.some((source) => source.includes('credential-provider-env'))).toBe(true);
+    }
   }, 120_000);
 });

@@ -84,7 +84,7 @@ describe('a full reset over HTTP', () => {
     expect(response.status).toBe(422);
     expect(response.json()).toMatchObject({
       code: 'weak_password',
-      violations: [{ rule: 'min_length' }, { rule: 'not_common' }],
+      violations: [{ rule: 'min_length' }, { rule: 'common_words' }],
     });
   });
 });

@@ -10,7 +10,6 @@ import { MockEmailProvider } from '../../lib/email/mock-provider';
 import { createSendEmail, type EmailProvider } from '../../lib/email/send-email';
 import { SuppressionStore } from '../../lib/email/suppression-store';
 import { RateLimiter } from '../../lib/limits/rate-limiter';
-import { isCommonPassword } from '../../lib/passwords/common-passwords';
 import { createPasswordHasher } from '../../lib/passwords/password-hasher';
 import { createPseudonymizer } from '../../lib/pseudonym';
 import type { RequestResetDeps } from '../../lib/request-reset';
@@ -102,7 +101,6 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
     tokens,
     rateLimiter,
     hashPassword: createPasswordHasher(config.bcryptCost),
-    isCommonPassword,
     sendEmail,
     audit,
     pseudonymize,

@@ -16,7 +16,17 @@ describe('config', () => {
     expect(config.tokenTtlMinutes).toBe(15);
     expect(config.bcryptCost).toBe(12);
     expect(config.killSwitchCacheSeconds).toBe(30);
-    expect(config.passwordPolicy).toEqual({ minLength: 15, maxLength: 64, compositionRules: false });
+    expect(config.passwordPolicy).toEqual({
+      minLength: 15,
+      maxLength: 64,
+      compositionRules: false,
+      contextWords: [],
+    });
+    expect(config.breachCheck).toEqual({
+      mode: 'off',
+      baseUrl: 'https://api.pwnedpasswords.com',
+      timeoutMs: 1000,
+    });
     expect(config.rateLimits.requestPerAccount).toEqual([
       { limit: 1, windowSeconds: 60 },
       { limit: 3, windowSeconds: 3600 },
