@@ -35,6 +35,9 @@ const rateRules = z
     return rules;
   });
 
+/** Public in the source, so good only for unit tests; refused inside Lambda (see loadConfig). */
+const BUILT_IN_SALT = 'password-reset-service';
+
 const bool = z.enum(['true', 'false']).transform((value) => value === 'true');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -72,8 +75,16 @@ const schema = z.object({
   RATE_LIMIT_CONFIRM_IP: rateRules.default([{ limit: 30, windowSeconds: 900 }]),
   RATE_LIMIT_CONFIRM_FAILURES_IP: rateRules.default([{ limit: 10, windowSeconds: 900 }]),
   REQUEST_RESPONSE_FLOOR_MS: int(0, 5000).default(250),
-  ACCOUNT_KEY_SALT: z.string().min(8).default('password-reset-service'),
+  ACCOUNT_KEY_SALT: z.string().min(8).default(BUILT_IN_SALT),
+  // Deployed: the ARN of the Secrets Manager secret holding ACCOUNT_KEY_SALT (see lib/secrets.ts).
+  ACCOUNT_KEY_SECRET_ARN: z.string().startsWith('arn:', 'must be a Secrets Manager secret ARN').optional(),
+  // Edge protection: CloudFront sends this secret in a header; requests without it are refused.
+  ORIGIN_VERIFY_SECRET: z.string().min(32).optional(),
+  ORIGIN_VERIFY_SECRET_ARN: z.string().startsWith('arn:', 'must be a Secrets Manager secret ARN').optional(),
 });
+
+/** The exported settings schema: the functions and `cdk synth` check settings with the same one. */
+export const settingsSchema = schema;
 
 export type Config = {
   tokenTableName: string;
@@ -93,6 +104,8 @@ export type Config = {
   };
   requestResponseFloorMs: number;
   accountKeySalt: string;
+  /** Set with edge protection: the value CloudFront's origin-verify header must carry. */
+  originVerifySecret: string | undefined;
 };
 
 /** The variables that have a value: an empty string counts as unset, never as a value. */
@@ -113,6 +126,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (e.PASSWORD_MAX_LENGTH < e.PASSWORD_MIN_LENGTH) {
     throw new ConfigError('Invalid configuration: PASSWORD_MAX_LENGTH must not be below PASSWORD_MIN_LENGTH');
+  }
+  if (env.AWS_LAMBDA_FUNCTION_NAME && e.ACCOUNT_KEY_SALT === BUILT_IN_SALT) {
+    // Anyone with the source knows the built-in salt; deployed keys need the stack's secret.
+    throw new ConfigError(
+      'Invalid configuration: ACCOUNT_KEY_SALT: required in Lambda (resolve ACCOUNT_KEY_SECRET_ARN first)',
+    );
   }
   return {
     tokenTableName: e.TOKEN_TABLE_NAME,
@@ -136,5 +155,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     requestResponseFloorMs: e.REQUEST_RESPONSE_FLOOR_MS,
     accountKeySalt: e.ACCOUNT_KEY_SALT,
+    originVerifySecret: e.ORIGIN_VERIFY_SECRET,
   };
+}
+
+/** A setting that failed its check; `setting` is the environment variable's name. */
+export interface SettingIssue {
+  setting: string;
+  message: string;
+}
+
+/**
+ * The same checks as loadConfig, as a list instead of a throw: `cdk synth` runs them on the
+ * environment it gives each function, so a bad value fails the synth instead of every cold start.
+ */
+export function validateSettings(env: Record<string, string | undefined>): SettingIssue[] {
+  const parsed = schema.safeParse(definedSettings(env));
+  if (!parsed.success) {
+    return parsed.error.issues.map((issue) => ({
+      setting: String(issue.path[0] ?? ''),
+      message: issue.message,
+    }));
+  }
+  try {
+    loadConfig(env);
+    return [];
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const message = error.message.replace(/^Invalid configuration: /, '');
+    return [{ setting: /^[A-Z][A-Z0-9_]+/.exec(message)?.[0] ?? '', message }];
+  }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -29,6 +30,8 @@ export const LOCAL_DEFAULTS: Record<string, string> = {
   KILL_SWITCH_CACHE_SECONDS: '5',
   RESET_LINK_TEMPLATE: 'https://market.example.com/reset-password#token={token}',
   POWERTOOLS_METRICS_NAMESPACE: 'PasswordReset',
+  // A fresh account-key salt per run, as a deployment gets its own secret: never the public default.
+  ACCOUNT_KEY_SALT: randomBytes(32).toString('base64url'),
 };
 
 export const DEMO_USER = { email: 'demo@example.com', password: 'correct horse battery staple' } as const;

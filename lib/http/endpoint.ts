@@ -9,6 +9,7 @@ import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod';
 import { RequestError } from '../errors';
+import { trustedClientIp } from './client-ip';
 import { errorToProblem, isClientError, problemResponse } from './problem';
 
 /** Bodies are tiny ({email} or {token, newPassword}); anything bigger is refused unread. */
@@ -30,6 +31,8 @@ export interface EndpointOptions<S extends z.ZodType> {
   logger: Logger;
   metrics: Metrics;
   handle: (input: z.infer<S>, meta: RequestMeta) => Promise<APIGatewayProxyStructuredResultV2>;
+  /** With edge protection: CloudFront's origin secret; requests without it get a 403. */
+  originVerifySecret?: string | undefined;
 }
 
 /**
@@ -59,6 +62,7 @@ export function createEndpoint<S extends z.ZodType>(options: EndpointOptions<S>)
     )
     .use(noStore())
     .use(problemDetails(logger, metrics))
+    .use(trustedClientIp(options.originVerifySecret))
     .use(bodyGuard())
     .use(httpJsonBodyParser())
     .handler(async (event) => {
