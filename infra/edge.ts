@@ -28,7 +28,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { CfnLoggingConfiguration, CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { ORIGIN_VERIFY_HEADER, VIEWER_ADDRESS_HEADER } from '../lib/http/client-ip';
+import { ORIGIN_VERIFY_HEADER } from '../lib/http/client-ip';
 
 export interface EdgeFirewallStackProps extends StackProps {
   stage: string;
@@ -134,11 +134,8 @@ export class EdgeDistribution extends Construct {
         'origin',
         'access-control-request-method',
         'access-control-request-headers',
-        // CloudFront sets this one itself; named in its own case, as CloudFront expects.
-        VIEWER_ADDRESS_HEADER.replace(
-          /(^|-)([a-z])/g,
-          (_, dash: string, c: string) => dash + c.toUpperCase(),
-        ),
+        // CloudFront sets this one itself (VIEWER_ADDRESS_HEADER), spelled as CloudFront names it.
+        'CloudFront-Viewer-Address',
       ),
       queryStringBehavior: OriginRequestQueryStringBehavior.none(),
     });
@@ -167,12 +164,12 @@ export class EdgeDistribution extends Construct {
       },
     });
     Validations.of(this.distribution).acknowledge({
-      id: 'AwsSolutions-CFR1',
+      id: 'AwsSolutions::AwsSolutions-CFR1',
       reason:
         'A password reset serves users wherever they are; geo blocking would lock out travellers. WAF rate limits apply everywhere.',
     });
     Validations.of(this.distribution).acknowledge({
-      id: 'AwsSolutions-CFR3',
+      id: 'AwsSolutions::AwsSolutions-CFR3',
       reason:
         "Every blocked or counted request is in WAF's log (edge stack), and every forwarded one in the API access log; CloudFront standard logs would need an ACL-enabled S3 bucket.",
     });
