@@ -387,9 +387,9 @@ describe('least privilege', () => {
 
   it('lets confirm read and consume tokens and count attempts, each on its own item kinds', () => {
     const leading = (sid: string) =>
-      (bySid(dev, 'confirmFunction', sid)?.Condition as Record<string, Record<string, unknown>>)[
-        'ForAllValues:StringLike'
-      ]?.['dynamodb:LeadingKeys'];
+      (
+        bySid(dev, 'confirmFunction', sid)?.Condition as Record<string, Record<string, unknown>> | undefined
+      )?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
 
     expect(leading('ReadTokens')).toEqual(['token#*']);
     expect(leading('ReadActivePointers')).toEqual(['active#*']);
