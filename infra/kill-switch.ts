@@ -58,7 +58,7 @@ export class KillSwitchParameter extends Construct {
           ignoreErrorCodesMatching: 'ParameterNotFound',
         }
       : undefined;
-    const resource = new AwsCustomResource(this, 'CreateOnce', {
+    new AwsCustomResource(this, 'CreateOnce', {
       resourceType: 'Custom::KillSwitchParameter',
       onCreate: create,
       ...(remove ? { onDelete: remove } : {}),
@@ -76,7 +76,6 @@ export class KillSwitchParameter extends Construct {
       parameterName,
       simpleName: false,
     });
-    this.parameter.node.addDependency(resource);
     acknowledgeProviderFindings(stack);
   }
 }

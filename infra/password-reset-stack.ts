@@ -123,10 +123,11 @@ export class PasswordResetStack extends Stack {
     this.usersTable = usersTable;
 
     // Created once, then the operator's: redeploys never reset it (infra/kill-switch.ts).
-    const killSwitch = new KillSwitchParameter(this, 'EmailKillSwitch', {
+    const killSwitchResource = new KillSwitchParameter(this, 'EmailKillSwitch', {
       parameterName: `/password-reset/${settings.stage}/email-kill-switch`,
       deleteWithStack: !prod,
-    }).parameter;
+    });
+    const killSwitch = killSwitchResource.parameter;
     this.killSwitch = killSwitch;
 
     // The HMAC key for pseudonymous account and IP keys: random per deployment, read at cold start.
@@ -188,6 +189,9 @@ export class PasswordResetStack extends Stack {
       removalPolicy,
       tracing: settings.tracing,
     });
+    // The parameter exists before a function can first read it.
+    this.requestFunction.node.addDependency(killSwitchResource);
+    this.confirmFunction.node.addDependency(killSwitchResource);
     this.requestAlias = this.requestFunction.addAlias('live');
     this.confirmAlias = this.confirmFunction.addAlias('live');
 

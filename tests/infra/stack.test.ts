@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
@@ -207,6 +207,49 @@ describe('the account-key secret', () => {
         Resource: { Ref: expect.stringMatching(/^AccountKeySecret/) },
       });
     }
+  });
+
+  it('is readable by every function whose environment names it, whoever added the function', () => {
+    type Resource = {
+      Type: string;
+      Properties: {
+        Role: { 'Fn::GetAtt': [string, string] };
+        Environment?: { Variables?: Record<string, unknown> };
+        Roles: Array<{ Ref?: string }>;
+        PolicyDocument: { Statement: unknown[] };
+      };
+    };
+    const resources = prod.template.toJSON().Resources as Record<string, Resource>;
+    const readers = Object.entries(resources).filter(
+      ([, r]) =>
+        r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.ACCOUNT_KEY_SECRET_ARN,
+    );
+
+    expect(readers.length).toBeGreaterThanOrEqual(2);
+    for (const [, fn] of readers) {
+      const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+      const statements = Object.values(resources)
+        .filter(
+          (r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((role) => role.Ref === roleId),
+        )
+        .flatMap((r) => r.Properties.PolicyDocument.Statement);
+      expect(JSON.stringify(statements)).toMatch(
+        /"Action":"secretsmanager:GetSecretValue","Effect":"Allow","Resource":(\[)?\{"Ref":"AccountKeySecret/,
+      );
+    }
+  });
+
+  it('is resolved before the config is loaded, in every handler that loads it', () => {
+    const handlers = readdirSync(join(import.meta.dirname, '../../functions')).filter((file) =>
+      file.endsWith('.ts'),
+    );
+    const loading = handlers
+      .map((file) => readFileSync(join(import.meta.dirname, '../../functions', file), 'utf8'))
+      .filter((source) => source.includes('loadConfig('));
+
+    expect(loading.length).toBeGreaterThanOrEqual(2);
+    for (const source of loading)
+      expect(source).toMatch(/loadConfig\(await resolveSecretSettings\(process\.env\)\)/);
   });
 
   it('is kept with the stack in prod and deleted with it in dev', () => {
