@@ -92,6 +92,8 @@ export class PasswordResetStack extends Stack {
   readonly usersTable: ITable;
   readonly killSwitch: IStringParameter;
   readonly accountKeySecret: Secret;
+  /** The secrets behind the *_SECRET_ARN variables in the functions' environment. */
+  readonly secretSettings: Secret[];
   /** Alarms (ALARM and OK to the topic) and the dashboard; other constructs add theirs here. */
   readonly alarms: ServiceAlarms;
   readonly edge: EdgeDistribution | undefined;
@@ -168,7 +170,7 @@ export class PasswordResetStack extends Stack {
     // The functions' own settings schema, at synth: a bad value fails here, not at every cold start.
     checkFunctionEnvironment('request and confirm', environment);
 
-    this.requestFunction = this.handler('RequestReset', {
+    this.requestFunction = this.createFunction('RequestReset', {
       entry: ENTRY.request,
       memorySize: settings.requestMemoryMb,
       timeoutSeconds: settings.requestTimeoutSeconds,
@@ -179,7 +181,7 @@ export class PasswordResetStack extends Stack {
       tracing: settings.tracing,
     });
     // bcrypt at cost 12 is pure CPU; Lambda's CPU share grows with memory, so confirm gets more.
-    this.confirmFunction = this.handler('ConfirmReset', {
+    this.confirmFunction = this.createFunction('ConfirmReset', {
       entry: ENTRY.confirm,
       memorySize: settings.confirmMemoryMb,
       timeoutSeconds: settings.confirmTimeoutSeconds,
@@ -195,7 +197,8 @@ export class PasswordResetStack extends Stack {
     this.requestAlias = this.requestFunction.addAlias('live');
     this.confirmAlias = this.confirmFunction.addAlias('live');
 
-    this.grantLeastPrivilege(settings, emailIndexName, [this.accountKeySecret, originVerifySecret]);
+    this.secretSettings = [this.accountKeySecret, ...(originVerifySecret ? [originVerifySecret] : [])];
+    this.grantLeastPrivilege(settings, emailIndexName);
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', { retention, removalPolicy });
     this.api = this.httpApi(settings, accessLogs);
     if (settings.edgeProtection) {
@@ -251,8 +254,11 @@ export class PasswordResetStack extends Stack {
     return { usersTable: table as ITable, emailIndexName: USERS_TABLE.defaultEmailIndexName as string };
   }
 
-  /** One function: its own role (no managed policies) and its own log group with retention. */
-  private handler(
+  /**
+   * One function: its own role (no managed policies), its own log group with retention, and the
+   * nag acknowledgements every synchronously invoked function needs. Public for other constructs.
+   */
+  createFunction(
     id: string,
     options: {
       entry: string;
@@ -331,11 +337,7 @@ export class PasswordResetStack extends Stack {
    * - request: query the email index for two attributes, write tokens, count requests;
    * - confirm: read and consume tokens, read a user's email, update only the password fields.
    */
-  private grantLeastPrivilege(
-    settings: Settings,
-    emailIndexName: string,
-    secrets: ReadonlyArray<Secret | undefined>,
-  ) {
+  private grantLeastPrivilege(settings: Settings, emailIndexName: string) {
     const request = this.requestFunction.role as Role;
     const confirm = this.confirmFunction.role as Role;
     const { usersTable } = this;
@@ -410,14 +412,22 @@ export class PasswordResetStack extends Stack {
           resources: [this.killSwitch.parameterArn],
         }),
       );
-      role.addToPolicy(
-        new PolicyStatement({
-          sid: 'ReadServiceSecrets',
-          actions: ['secretsmanager:GetSecretValue'],
-          resources: secrets.flatMap((secret) => (secret ? [secret.secretArn] : [])),
-        }),
-      );
+      this.grantSecretSettings(role);
     }
+  }
+
+  /**
+   * Lets a function read the secrets its environment names (lib/secrets.ts resolves them at cold
+   * start). Any function given this stack's environment needs it.
+   */
+  grantSecretSettings(role: Role): void {
+    role.addToPolicy(
+      new PolicyStatement({
+        sid: 'ReadServiceSecrets',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: this.secretSettings.map((secret) => secret.secretArn),
+      }),
+    );
   }
 
   private httpApi(settings: Settings, accessLogs: LogGroup): HttpApi {
