@@ -105,7 +105,7 @@ export type Config = {
   requestResponseFloorMs: number;
   accountKeySalt: string;
   /** Set with edge protection: the value CloudFront's origin-verify header must carry. */
-  originVerifySecret: string | undefined;
+  originVerifySecret?: string | undefined;
 };
 
 /** The variables that have a value: an empty string counts as unset, never as a value. */
