@@ -562,8 +562,16 @@ export class PasswordResetStack extends Stack {
     });
     alarms.add('EmailProviderFailures', {
       alarmDescription:
-        'The email provider refused or failed a reset email: users asked for a link and got none.',
-      metric: serviceMetric(METRICS.resetEmailSuppressed, { reason: 'provider_error' }),
+        'The email provider refused or failed a reset email or a password-changed notice: users asked for a link, or changed a password, and got no mail.',
+      metric: new MathExpression({
+        expression: 'FILL(resets, 0) + FILL(notices, 0) + FILL(noticeErrors, 0)',
+        usingMetrics: {
+          resets: serviceMetric(METRICS.resetEmailSuppressed, { reason: 'provider_error' }),
+          notices: serviceMetric('PasswordChangedNotice', { reason: 'provider_error' }),
+          noticeErrors: serviceMetric('PasswordChangedNotice', { reason: 'error' }),
+        },
+        period,
+      }),
       threshold: 1,
     });
     alarms.add('KillSwitchUnavailable', {

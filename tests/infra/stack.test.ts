@@ -550,6 +550,15 @@ describe('alarms', () => {
     );
   });
 
+  it('count failed reset emails and failed password-changed notices as email failures', () => {
+    const alarm = alarmsOf(dev).find((a) => a.id.includes('EmailProviderFailures'));
+    const metrics = JSON.stringify(alarm?.Metrics);
+
+    expect(metrics).toContain('FILL(resets, 0) + FILL(notices, 0) + FILL(noticeErrors, 0)');
+    expect(metrics).toMatch(/"MetricName":"ResetEmailSuppressed".*"Value":"provider_error"/);
+    expect(metrics).toMatch(/"MetricName":"PasswordChangedNotice".*"Value":"error"/);
+  });
+
   it('watch the GSI throttles by index name, and invalid tokens by reason', () => {
     const json = JSON.stringify(alarmsOf(dev));
 
