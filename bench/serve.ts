@@ -56,6 +56,8 @@ const control = createServer(async (req, res) => {
   };
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname === '/stats') {
+    // Mail is sent asynchronously: count it once the queue has drained.
+    await server.emailSettled();
     return reply({
       dynamo: counter?.snapshot(),
       ssmGetCalls: server.ssm.getCalls,
@@ -83,8 +85,10 @@ const control = createServer(async (req, res) => {
     }
     return reply({ emails });
   }
-  if (url.pathname === '/outbox')
+  if (url.pathname === '/outbox') {
+    await server.emailSettled();
     return reply(server.outbox.outbox().map((m) => ({ to: m.to, template: m.template, link: m.link })));
+  }
   res.writeHead(404);
   res.end();
 });

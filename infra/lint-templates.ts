@@ -17,6 +17,16 @@ const PROD = {
   alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:oncall',
   resetLinkTemplate: 'https://market.example.com/reset-password#token={token}',
 };
+const SES = {
+  emailProvider: 'ses',
+  emailFrom: 'Market <no-reply@market.example.com>',
+  sesIdentity: 'market.example.com',
+};
+const SMTP = {
+  emailProvider: 'smtp',
+  emailFrom: 'no-reply@market.example.com',
+  smtpSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:password-reset/smtp-AbCdEf',
+};
 const IMPORTED_USERS = {
   existingUsersTableName: 'marketplace-users',
   existingUsersEmailIndexName: 'by-email',
@@ -31,6 +41,7 @@ export const VARIANTS: Record<string, Record<string, string>> = {
   dev: {},
   'prod-every-option': {
     ...PROD,
+    ...SES,
     ...IMPORTED_USERS,
     ...EDGE,
     existingUsersTableKeyArn: 'arn:aws:kms:eu-west-1:123456789012:key/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d',
@@ -43,7 +54,9 @@ export const VARIANTS: Record<string, Record<string, string>> = {
     passwordCompositionRules: 'true',
     rateLimitRequestIp: '10/15m',
   },
-  prod: PROD,
+  prod: { ...PROD, ...SES },
+  'prod-smtp': { ...PROD, ...SMTP },
+  'email-ses-imported-identity': { ...SES, importSesIdentity: 'true' },
   'imported-users-table': IMPORTED_USERS,
   'edge-protection': { ...EDGE, account: PROD.account, region: PROD.region },
 };

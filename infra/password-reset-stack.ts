@@ -30,12 +30,13 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 import { METRIC_NAMESPACE, METRICS } from '../lib/audit';
 import { TOKEN_TABLE, USERS_TABLE } from '../lib/table-schema';
 import { ALARM_PERIOD, SERVICE_NAME, ServiceAlarms, serviceMetric } from './alarms';
 import { BUNDLING } from './bundling';
 import { EdgeDistribution } from './edge';
+import { EmailDelivery } from './email-delivery';
 import { KillSwitchParameter } from './kill-switch';
 import { checkFunctionEnvironment, runtimeEnvironment, type Settings } from './settings';
 
@@ -199,6 +200,22 @@ export class PasswordResetStack extends Stack {
 
     this.secretSettings = [this.accountKeySecret, ...(originVerifySecret ? [originVerifySecret] : [])];
     this.grantLeastPrivilege(settings, emailIndexName);
+    // Email delivery (infra/email-delivery.ts): queue, sender, DLQ, SES or SMTP, bounces, alarms.
+    const emailDelivery = new EmailDelivery(this, 'EmailDelivery', {
+      settings,
+      tokenTable,
+      killSwitch,
+      environment,
+      producers: [this.requestFunction, this.confirmFunction],
+      suppressionReaders: [this.requestFunction],
+      retention,
+      removalPolicy,
+    });
+    // Its functions get this stack's environment, secret ARNs included: they resolve them too.
+    for (const fn of [emailDelivery.sender, emailDelivery.eventsHandler]) {
+      if (fn) this.grantSecretSettings(fn.role as Role);
+    }
+    acknowledgeEmailDeliveryFindings(emailDelivery, settings.tracing);
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', { retention, removalPolicy });
     this.api = this.httpApi(settings, accessLogs);
     if (settings.edgeProtection) {
@@ -760,4 +777,35 @@ export class PasswordResetStack extends Stack {
       });
     }
   }
+}
+
+/** The Serverless pack's findings on the email-delivery construct, each with why it does not apply. */
+function acknowledgeEmailDeliveryFindings(emailDelivery: EmailDelivery, tracing: boolean): void {
+  const acknowledge = (scope: IConstruct | undefined, id: string, reason: string) => {
+    if (scope) Validations.of(scope).acknowledge({ id: `Serverless::Serverless-${id}`, reason });
+  };
+  acknowledge(
+    emailDelivery.sender,
+    'LambdaDLQ',
+    "The sender is invoked by an SQS event source mapping, never asynchronously: failures return to the queue, whose redrive policy and the sender's own dead-letter records handle them.",
+  );
+  acknowledge(
+    emailDelivery.sender,
+    'LambdaEventSourceMappingDestination',
+    "SQS event source mappings take no on-failure destination; the queue's redrive policy (maxReceiveCount) sends failed messages to the dead-letter queue.",
+  );
+  acknowledge(
+    emailDelivery.deadLetterQueue,
+    'SQSRedrivePolicy',
+    'This is the dead-letter queue itself: it has nowhere further to redrive to, and the DeadLetters alarm watches it.',
+  );
+  const bounceReason =
+    "A bounce or complaint event that EventBridge cannot deliver after its retries is lost; SES's account-level suppression list stays on as the backstop for the same addresses.";
+  acknowledge(emailDelivery.eventsHandler, 'LambdaDLQ', bounceReason);
+  if (!tracing) {
+    const reason = 'X-Ray is on by default in prod; dev leaves it off unless -c tracing=true, to save cost.';
+    acknowledge(emailDelivery.sender, 'LambdaTracing', reason);
+    acknowledge(emailDelivery.eventsHandler, 'LambdaTracing', reason);
+  }
+  acknowledge(emailDelivery.node.tryFindChild('BouncesAndComplaints'), 'EventBusDLQ', bounceReason);
 }

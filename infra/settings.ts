@@ -97,6 +97,16 @@ const schema = z.object({
     )
     .optional(),
   edgeRateLimit: int(10, 2_000_000_000).default(300),
+  // Email delivery (issue 9; checked together in infra/email-delivery.ts).
+  emailProvider: z.enum(['mock', 'ses', 'smtp']).default('mock'),
+  emailFrom: z.string().optional(),
+  sesIdentity: z.string().min(3).optional(),
+  importSesIdentity: bool.default(false),
+  smtpSecretArn: z.string().startsWith('arn:').optional(),
+  allowMockEmailInProd: bool.default(false),
+  emailMaxAttempts: int(1, 20).default(8),
+  emailDlqRetentionHours: int(1, 48).default(6),
+  emailSenderMaxConcurrency: int(2, 1000).default(5),
 });
 
 type Parsed = z.infer<typeof schema>;

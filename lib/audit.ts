@@ -18,7 +18,8 @@ export type AuditEvent =
         | 'unknown_account'
         | 'ssm_unavailable'
         | 'provider_error'
-        | 'store_error';
+        | 'store_error'
+        | 'suppressed_address';
     }
   | { event: 'reset_completed' }
   | {
@@ -44,6 +45,12 @@ export const METRICS = {
   resetEmailSuppressed: 'ResetEmailSuppressed',
   resetRejected: 'ResetRejected',
   resetCompleted: 'ResetCompleted',
+  // The email sender and the bounce handler (issue 9).
+  emailDelivered: 'EmailDelivered',
+  emailDropped: 'EmailDropped',
+  emailRetryScheduled: 'EmailRetryScheduled',
+  emailDeadLettered: 'EmailDeadLettered',
+  addressSuppressed: 'AddressSuppressed',
 } as const;
 
 const METRIC_NAME: Record<AuditEvent['event'], string> = {

@@ -81,6 +81,33 @@ const schema = z.object({
   // Edge protection: CloudFront sends this secret in a header; requests without it are refused.
   ORIGIN_VERIFY_SECRET: z.string().min(32).optional(),
   ORIGIN_VERIFY_SECRET_ARN: z.string().startsWith('arn:', 'must be a Secrets Manager secret ARN').optional(),
+  // Email delivery (issue 9). Which of these a provider needs is checked in loadConfig.
+  EMAIL_PROVIDER: z.enum(['mock', 'ses', 'smtp']).default('mock'),
+  EMAIL_FROM: z
+    .string()
+    .refine(
+      isFromAddress,
+      'must be an address, optionally with a display name: Market <no-reply@market.example.com>',
+    )
+    .optional(),
+  SES_CONFIGURATION_SET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a configuration set name')
+    .optional(),
+  SMTP_URL: z
+    .string()
+    .refine(
+      isSmtpUrl,
+      'must be smtps://host:port, or smtp://host:port with STARTTLS (required except to localhost)',
+    )
+    .optional(),
+  SMTP_SECRET_ARN: z.string().startsWith('arn:', 'must be a Secrets Manager secret ARN').optional(),
+  EMAIL_QUEUE_URL: z.url().optional(),
+  EMAIL_DLQ_URL: z.url().optional(),
+  EMAIL_MAX_ATTEMPTS: int(1, 20).default(8),
+  EMAIL_RETRY_BASE_SECONDS: int(0, 300).default(2),
+  EMAIL_RETRY_MAX_SECONDS: int(0, 900).default(60),
+  EMAIL_SUPPRESSION_DAYS: int(1, 365).default(30),
 });
 
 /** The exported settings schema: the functions and `cdk synth` check settings with the same one. */
@@ -106,7 +133,43 @@ export type Config = {
   accountKeySalt: string;
   /** Set with edge protection: the value CloudFront's origin-verify header must carry. */
   originVerifySecret?: string | undefined;
+  email: EmailConfig;
 };
+
+export interface EmailConfig {
+  provider: 'mock' | 'ses' | 'smtp';
+  /** Required for ses and smtp. */
+  from: string | undefined;
+  sesConfigurationSet: string | undefined;
+  /** SMTP connection URL locally; deployed, the secret ARN holds it. */
+  smtpUrl: string | undefined;
+  smtpSecretArn: string | undefined;
+  /** Where the request and confirm functions hand rendered mail to the sender. */
+  queueUrl: string | undefined;
+  /** Where the sender puts what it gives up on. */
+  deadLetterQueueUrl: string | undefined;
+  maxAttempts: number;
+  retryBaseSeconds: number;
+  retryMaxSeconds: number;
+  suppressionDays: number;
+}
+
+/** "addr@host" or "Display Name <addr@host>". */
+export function isFromAddress(value: string): boolean {
+  const match = /^(?:([^<>\r\n]*?)\s*<([^<>\s]+)>|([^<>\s]+))$/.exec(value.trim());
+  const address = match?.[2] ?? match?.[3];
+  return !!address && /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address);
+}
+
+/** smtp: or smtps: with a host; TLS itself is enforced by the transport (requireTLS). */
+export function isSmtpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'smtp:' || url.protocol === 'smtps:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
 
 /** The variables that have a value: an empty string counts as unset, never as a value. */
 export function definedSettings(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -156,7 +219,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestResponseFloorMs: e.REQUEST_RESPONSE_FLOOR_MS,
     accountKeySalt: e.ACCOUNT_KEY_SALT,
     originVerifySecret: e.ORIGIN_VERIFY_SECRET,
+    email: emailConfig(e),
   };
+}
+
+/** The settings a provider needs, checked together so the error names the missing one. */
+function emailConfig(e: z.infer<typeof schema>): EmailConfig {
+  const missing = (name: string, why: string) =>
+    new ConfigError(`Invalid configuration: ${name}: required ${why}`);
+  if (e.EMAIL_PROVIDER !== 'mock' && !e.EMAIL_FROM)
+    throw missing('EMAIL_FROM', `when EMAIL_PROVIDER=${e.EMAIL_PROVIDER}`);
+  if (e.EMAIL_PROVIDER === 'smtp' && !e.SMTP_URL && !e.SMTP_SECRET_ARN)
+    throw missing('SMTP_URL or SMTP_SECRET_ARN', 'when EMAIL_PROVIDER=smtp');
+  if (e.EMAIL_RETRY_MAX_SECONDS < e.EMAIL_RETRY_BASE_SECONDS)
+    throw new ConfigError(
+      'Invalid configuration: EMAIL_RETRY_MAX_SECONDS must not be below EMAIL_RETRY_BASE_SECONDS',
+    );
+  return {
+    provider: e.EMAIL_PROVIDER,
+    from: e.EMAIL_FROM,
+    sesConfigurationSet: e.SES_CONFIGURATION_SET,
+    smtpUrl: e.SMTP_URL,
+    smtpSecretArn: e.SMTP_SECRET_ARN,
+    queueUrl: e.EMAIL_QUEUE_URL,
+    deadLetterQueueUrl: e.EMAIL_DLQ_URL,
+    maxAttempts: e.EMAIL_MAX_ATTEMPTS,
+    retryBaseSeconds: e.EMAIL_RETRY_BASE_SECONDS,
+    retryMaxSeconds: e.EMAIL_RETRY_MAX_SECONDS,
+    suppressionDays: e.EMAIL_SUPPRESSION_DAYS,
+  };
+}
+
+/** A setting one function needs and the others do not; fails its cold start by name. */
+export function requireSetting<T>(value: T | undefined, name: string): T {
+  if (value === undefined || value === '') throw new ConfigError(`Invalid configuration: ${name}: required`);
+  return value;
 }
 
 /** A setting that failed its check; `setting` is the environment variable's name. */

@@ -42,3 +42,19 @@ export class DependencyUnavailableError extends Error {
     super(`${dependency} is unavailable`, options);
   }
 }
+
+/**
+ * An email provider refused or failed a delivery. `transient` failures (throttling, 5xx,
+ * timeouts, SMTP 4xx, lost connections) are retried with backoff; permanent ones (invalid
+ * address, rejected message, SMTP 5xx) go straight to the dead-letter queue.
+ */
+export class EmailDeliveryError extends Error {
+  override name = 'EmailDeliveryError';
+  constructor(
+    readonly transient: boolean,
+    readonly code: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Email delivery failed (${transient ? 'transient' : 'permanent'}: ${code})`, options);
+  }
+}

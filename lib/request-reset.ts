@@ -3,6 +3,7 @@ import type { Clock } from './clock';
 import type { Config } from './config';
 import type { KillSwitch } from './email/kill-switch';
 import type { SendEmail } from './email/send-email';
+import type { SuppressionStore } from './email/suppression-store';
 import type { RateLimiter } from './limits/rate-limiter';
 import type { Pseudonymize } from './pseudonym';
 import { issueToken, type RandomBytes } from './tokens/token';
@@ -15,6 +16,8 @@ export interface RequestResetDeps {
   rateLimiter: Pick<RateLimiter, 'hit'>;
   killSwitch: KillSwitch;
   sendEmail: SendEmail;
+  /** Addresses that bounced or complained (issue 9): nothing is sent to them. */
+  suppressions: Pick<SuppressionStore, 'isSuppressed'>;
   audit: Audit;
   pseudonymize: Pseudonymize;
   clock: Clock;
@@ -83,19 +86,27 @@ async function startResetForAccount(
   deps: RequestResetDeps,
 ): Promise<boolean> {
   const accountKey = context.accountKey as string;
-  const [user, accountDecision, switchState] = await Promise.all([
+  const [user, accountDecision, switchState, suppressed] = await Promise.all([
     deps.users.findByEmail(email),
     deps.rateLimiter.hit('request-account', accountKey, deps.config.rateLimits.requestPerAccount, now),
     deps.killSwitch.read(),
+    deps.suppressions.isSuppressed(accountKey, now),
   ]);
   const suppress = (
-    reason: 'unknown_account' | 'throttled' | 'kill_switch' | 'ssm_unavailable' | 'store_error',
+    reason:
+      | 'unknown_account'
+      | 'throttled'
+      | 'kill_switch'
+      | 'ssm_unavailable'
+      | 'store_error'
+      | 'suppressed_address',
   ) => {
     deps.audit({ event: 'reset_email_suppressed', reason }, context);
     return false;
   };
   if (!user) return suppress('unknown_account');
   if (!accountDecision.allowed) return suppress('throttled');
+  if (suppressed) return suppress('suppressed_address');
   // No token is written while mail is off: it would only invalidate a link already sent.
   if (switchState === 'disabled') return suppress('kill_switch');
   if (switchState === 'unavailable') return suppress('ssm_unavailable');

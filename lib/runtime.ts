@@ -1,13 +1,15 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { createAudit, METRIC_NAMESPACE, METRICS } from './audit';
 import { systemClock } from './clock';
-import type { Config } from './config';
+import { type Config, requireSetting } from './config';
 import { createDocumentClient } from './dynamo';
+import { EmailQueue } from './email/email-queue';
 import { createKillSwitch } from './email/kill-switch';
-import { mockEmailProvider } from './email/mock-provider';
 import { createSendEmail } from './email/send-email';
+import { SuppressionStore } from './email/suppression-store';
 import { RateLimiter } from './limits/rate-limiter';
 import { createPseudonymizer } from './pseudonym';
 import { TokenStore } from './tokens/token-store';
@@ -23,13 +25,45 @@ export function createRuntime(config: Config) {
   const logger = new Logger({ serviceName: SERVICE_NAME });
   const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME });
   const client = createDocumentClient();
+  const killSwitch = createObservedKillSwitch(config, logger, metrics);
+  // Mail is handed to the sender function through SQS: the provider never delays an answer.
+  const emailQueue = new EmailQueue(
+    new SQSClient({
+      maxAttempts: 3,
+      requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
+    }),
+    requireSetting(config.email.queueUrl, 'EMAIL_QUEUE_URL'),
+  );
+  return {
+    config,
+    logger,
+    metrics,
+    client,
+    killSwitch,
+    sendEmail: createSendEmail({
+      killSwitch,
+      provider: emailQueue,
+      log: (event, fields) => logger.info(event, fields),
+    }),
+    audit: createAudit(logger, metrics),
+    pseudonymize: createPseudonymizer(config.accountKeySalt),
+    rateLimiter: new RateLimiter(client, config.tokenTableName),
+    tokens: new TokenStore(client, config.tokenTableName, config.usersTableName),
+    users: new UserStore(client, config.usersTableName, config.usersEmailIndexName),
+    suppressions: new SuppressionStore(client, config.tokenTableName),
+    clock: systemClock,
+  };
+}
+
+/** The kill-switch with its fail-closed log and metric; the sender function builds one too. */
+export function createObservedKillSwitch(config: Config, logger: Logger, metrics: Metrics) {
   const ssm = new SSMProvider({
     clientConfig: {
       maxAttempts: 2,
       requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
     },
   });
-  const killSwitch = createKillSwitch({
+  return createKillSwitch({
     provider: ssm,
     parameterName: config.killSwitchParameterName,
     cacheSeconds: config.killSwitchCacheSeconds,
@@ -40,22 +74,4 @@ export function createRuntime(config: Config) {
       metrics.addMetric(METRICS.killSwitchUnavailable, MetricUnit.Count, 1);
     },
   });
-  return {
-    config,
-    logger,
-    metrics,
-    client,
-    killSwitch,
-    sendEmail: createSendEmail({
-      killSwitch,
-      provider: mockEmailProvider,
-      log: (event, fields) => logger.info(event, fields),
-    }),
-    audit: createAudit(logger, metrics),
-    pseudonymize: createPseudonymizer(config.accountKeySalt),
-    rateLimiter: new RateLimiter(client, config.tokenTableName),
-    tokens: new TokenStore(client, config.tokenTableName, config.usersTableName),
-    users: new UserStore(client, config.usersTableName, config.usersEmailIndexName),
-    clock: systemClock,
-  };
 }

@@ -4,10 +4,16 @@ import { DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { type Config, loadConfig } from '../lib/config';
-import { type MockEmailProvider, mockEmailProvider } from '../lib/email/mock-provider';
+import { mockEmailProvider } from '../lib/email/mock-provider';
+import { EmailDeliveryError } from '../lib/errors';
 import { problemResponse } from '../lib/http/problem';
 import { lambdaContext, toApiGatewayEvent, writeResult } from './api-gateway';
 import { type DynamoDbLocal, LOCAL_AWS_ENV, startDynamoDbLocal } from './dynamodb-local';
+import { type EventSourceMapping, startEventSourceMapping } from './event-source-mapping';
+import { injectFault, type LocalFaults, LocalMailbox, localFaults } from './mailbox';
+import { startSesEmulator } from './ses-emulator';
+import { startSmtpSink } from './smtp-sink';
+import { type SqsStandIn, startSqsStandIn } from './sqs-stand-in';
 import { type SsmStandIn, startSsmStandIn } from './ssm-stand-in';
 import { createTables } from './tables';
 import { LocalAccounts } from './users';
@@ -32,7 +38,17 @@ export const LOCAL_DEFAULTS: Record<string, string> = {
   POWERTOOLS_METRICS_NAMESPACE: 'PasswordReset',
   // A fresh account-key salt per run, as a deployment gets its own secret: never the public default.
   ACCOUNT_KEY_SALT: randomBytes(32).toString('base64url'),
+  // startLocalServer points these at its SQS stand-in; the defaults let a bare import start.
+  EMAIL_QUEUE_URL: 'http://127.0.0.1:9324/000000000000/password-reset-email',
+  EMAIL_DLQ_URL: 'http://127.0.0.1:9324/000000000000/password-reset-email-dlq',
 };
+
+/** The email queue and its dead-letter queue, as the CDK stack names their roles. */
+export const EMAIL_QUEUES = {
+  queue: 'password-reset-email',
+  deadLetter: 'password-reset-email-dlq',
+} as const;
+const LOCAL_EMAIL_FROM = 'Market <no-reply@market.example.com>';
 
 export const DEMO_USER = { email: 'demo@example.com', password: 'correct horse battery staple' } as const;
 
@@ -55,7 +71,17 @@ export interface LocalServer {
   dynamo: DynamoDbLocal | undefined;
   dynamoEndpoint: string;
   ssm: SsmStandIn;
-  outbox: MockEmailProvider;
+  sqs: SqsStandIn;
+  /** What the provider (mock, SES emulator or SMTP server) received. */
+  outbox: LocalMailbox;
+  /** Where mail goes, for the banner. */
+  emailTarget: string;
+  /** Resolves once the email queue is empty and no batch is in the sender. */
+  emailSettled(timeoutMs?: number): Promise<void>;
+  /** LOCAL_EMAIL_DELAY_MS / LOCAL_EMAIL_FAIL_RATE as started; change the fields to change them live. */
+  emailFaults: LocalFaults;
+  /** The dead-letter queue's messages, parsed. */
+  deadLetters(): unknown[];
   accounts: LocalAccounts;
   documentClient: DynamoDBDocumentClient;
   setKillSwitch(value: { enabled: boolean; dryRun: boolean }): void;
@@ -77,11 +103,70 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   const ssm = await startSsmStandIn({
     [parameterName]: JSON.stringify(options.killSwitch ?? { enabled: true, dryRun: false }),
   });
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    stops.length = 0;
+  };
 
   try {
+    // Email: a queue stand-in, the provider's emulator, and a mailbox of what it received.
+    const mailbox = new LocalMailbox((env.RESET_LINK_TEMPLATE ?? '').split('{token}')[0] ?? '');
+    const faults = localFaults(env);
+    const provider = env.EMAIL_PROVIDER ?? 'mock';
+    const maxAttempts = Number(env.EMAIL_MAX_ATTEMPTS ?? 8);
+    const sqs = await startSqsStandIn({
+      [EMAIL_QUEUES.queue]: {
+        visibilityTimeoutSeconds: 30,
+        // A backstop, as deployed: the sender dead-letters on its own after maxAttempts.
+        deadLetter: { queue: EMAIL_QUEUES.deadLetter, maxReceiveCount: maxAttempts + 2 },
+      },
+      [EMAIL_QUEUES.deadLetter]: {},
+    });
+    stops.push(sqs.stop);
+    const emailEnv: Record<string, string> = {
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      EMAIL_QUEUE_URL: sqs.queueUrl(EMAIL_QUEUES.queue),
+      EMAIL_DLQ_URL: sqs.queueUrl(EMAIL_QUEUES.deadLetter),
+    };
+    let emailTarget = 'the in-memory mock provider (GET /__local/outbox)';
+    if (provider === 'ses') {
+      const ses = await startSesEmulator(mailbox, faults);
+      stops.push(ses.stop);
+      emailEnv.AWS_ENDPOINT_URL_SESV2 = ses.endpoint;
+      emailEnv.EMAIL_FROM = env.EMAIL_FROM ?? LOCAL_EMAIL_FROM;
+      emailTarget = `SES v2 (aws-ses-v2-local at ${ses.emulatorEndpoint}, its web view at ${ses.emulatorEndpoint}/)`;
+    } else if (provider === 'smtp') {
+      const smtp = await startSmtpSink(mailbox, faults);
+      stops.push(smtp.stop);
+      emailEnv.SMTP_URL = env.SMTP_URL ?? smtp.url;
+      emailEnv.EMAIL_FROM = env.EMAIL_FROM ?? LOCAL_EMAIL_FROM;
+      emailTarget = `SMTP (local smtp-server at ${smtp.url})`;
+    } else {
+      mockEmailProvider.beforeDeliver = async () => {
+        if (await injectFault(faults)) throw new EmailDeliveryError(true, 'injected_fault');
+      };
+      const unsubscribe = mockEmailProvider.onDeliver((message) =>
+        mailbox.record({
+          to: message.to,
+          template: message.template,
+          subject: message.subject,
+          text: message.text,
+          html: message.html,
+          provider: 'mock',
+        }),
+      );
+      stops.push(async () => {
+        unsubscribe();
+        mockEmailProvider.beforeDeliver = undefined;
+      });
+    }
+    if (faults.delayMs > 0 || faults.failRate > 0)
+      emailTarget += `, with faults: delay 0..${faults.delayMs} ms, transient failure rate ${faults.failRate}`;
+
     // The handlers read their config and build their clients when first imported,
     // so the environment must be complete before the dynamic imports below.
-    Object.assign(process.env, LOCAL_AWS_ENV, env, {
+    Object.assign(process.env, LOCAL_AWS_ENV, env, emailEnv, {
       AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
       AWS_ENDPOINT_URL_SSM: ssm.endpoint,
     });
@@ -98,10 +183,33 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const accounts = new LocalAccounts(documentClient, config);
     if (options.seedDemoUser) await accounts.create(DEMO_USER.email, DEMO_USER.password);
 
-    const [{ handler: requestHandler }, { handler: confirmHandler }] = await Promise.all([
-      import('../functions/request-reset'),
-      import('../functions/confirm-reset'),
-    ]);
+    const [{ handler: requestHandler }, { handler: confirmHandler }, { handler: senderHandler }] =
+      await Promise.all([
+        import('../functions/request-reset'),
+        import('../functions/confirm-reset'),
+        import('../functions/email-sender'),
+      ]);
+    // The sender runs as deployed: its own handler, fed batches by an event source mapping.
+    const mapping: EventSourceMapping = startEventSourceMapping({
+      queueUrl: sqs.queueUrl(EMAIL_QUEUES.queue),
+      queueArn: sqs.queueArn(EMAIL_QUEUES.queue),
+      endpoint: sqs.endpoint,
+      functionName: 'password-reset-email-sender',
+      handler: (event, context) => senderHandler(event, context),
+      // As Lambda would log an invocation error; the batch then returns after its visibility timeout.
+      onError: (error) =>
+        process.stderr.write(
+          `[email sender] ${error instanceof Error ? error.name : 'error'}: batch left on the queue\n`,
+        ),
+    });
+    stops.push(mapping.stop);
+    const emailSettled = async (timeoutMs = 120_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (sqs.messages(EMAIL_QUEUES.queue).length > 0 || mapping.inFlight > 0) {
+        if (Date.now() > deadline) throw new Error(`email queue not drained within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
     const lambdas: Record<string, typeof requestHandler> = {
       [ROUTES.request]: requestHandler,
       [ROUTES.confirm]: confirmHandler,
@@ -136,7 +244,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         return undefined;
       };
       const key = `${req.method} ${path}`;
-      if (key === 'GET /__local/outbox') return json(200, mockEmailProvider.outbox());
+      if (key === 'GET /__local/outbox') return json(200, mailbox.outbox());
       if (key === 'POST /__local/users') {
         const input = parse(credentials);
         if (!input) return;
@@ -182,7 +290,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       });
     });
 
-    const unsubscribe = options.printEmails ? mockEmailProvider.onDeliver(printEmail) : () => false;
+    const unsubscribe = options.printEmails ? mailbox.onDeliver(printEmail) : () => false;
     return {
       url: `http://127.0.0.1:${port}`,
       port,
@@ -190,7 +298,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       dynamo,
       dynamoEndpoint,
       ssm,
-      outbox: mockEmailProvider,
+      sqs,
+      outbox: mailbox,
+      emailTarget,
+      emailSettled,
+      emailFaults: faults,
+      deadLetters: () => sqs.messages(EMAIL_QUEUES.deadLetter).map((m) => JSON.parse(m.body) as unknown),
       accounts,
       documentClient,
       setKillSwitch,
@@ -200,12 +313,14 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        await stopAll();
         rawClient.destroy();
         await ssm.stop();
         await dynamo?.stop();
       },
     };
   } catch (error) {
+    await stopAll();
     await ssm.stop();
     await dynamo?.stop();
     throw error;
@@ -213,8 +328,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
 }
 
 /** The local mailbox. This is not the service's log stream, which never holds a link. */
-function printEmail(message: { to: string; subject: string; text: string }): void {
+function printEmail(message: { to: string; subject: string; text: string; provider: string }): void {
   process.stdout.write(
-    `\n──── mock email to ${message.to}: ${message.subject} ────\n${message.text}\n────────────────────────────────\n`,
+    `\n──── ${message.provider} email to ${message.to}: ${message.subject} ────\n${message.text}\n────────────────────────────────\n`,
   );
 }

@@ -20,6 +20,7 @@ Password reset service running on ${server.url}
 Local only: GET /__local/outbox, POST /__local/users, POST /__local/login, PUT /__local/kill-switch
 Demo user: ${DEMO_USER.email} / "${DEMO_USER.password}"
 DynamoDB Local (pid ${server.dynamo?.pid}) at ${server.dynamoEndpoint}, SSM stand-in at ${server.ssm.endpoint}
+Email: queued on the SQS stand-in at ${server.sqs.endpoint}, sent by the sender function to ${server.emailTarget}
 `);
 
 let stopping = false;

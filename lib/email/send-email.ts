@@ -19,9 +19,14 @@ export interface OutgoingEmail extends RenderedEmail {
   template: TemplateName;
   /** The reset link, kept apart so the local outbox can show it. */
   link?: string;
+  /** Epoch ms after which the message is worthless (its link has expired); it is then dropped, not sent. */
+  expiresAt?: number;
 }
 
-/** Where rendered mail goes. Only the mock exists: this service never sends real email. */
+/**
+ * Where rendered mail goes. In the functions this is the queue hand-off to the sender
+ * (lib/email/email-queue.ts); the sender holds the real provider (mock, SES or SMTP).
+ */
 export interface EmailProvider {
   deliver(message: OutgoingEmail): Promise<void>;
 }
@@ -43,6 +48,8 @@ export type SendEmail = <T extends TemplateName>(request: {
   data: TemplateData[T];
   /** Values to blank out wherever the email is logged (the link, the token). */
   secrets?: readonly string[];
+  /** The kill-switch as the caller already read it for this request; read here when absent. */
+  switchState?: KillSwitchState;
 }) => Promise<EmailOutcome>;
 
 const SUPPRESSED: Record<Exclude<KillSwitchState, 'deliver' | 'dry_run'>, EmailOutcome> = {
@@ -56,8 +63,8 @@ const SUPPRESSED: Record<Exclude<KillSwitchState, 'deliver' | 'dry_run'>, EmailO
  * mail is best-effort and never undoes or reveals anything.
  */
 export function createSendEmail(deps: EmailDeps): SendEmail {
-  return async ({ to, template, data, secrets = [] }) => {
-    const state = await deps.killSwitch.read();
+  return async ({ to, template, data, secrets = [], switchState }) => {
+    const state = switchState ?? (await deps.killSwitch.read());
     if (state === 'disabled' || state === 'unavailable') return SUPPRESSED[state];
 
     const render = TEMPLATES[template] as (data: TemplateData[typeof template]) => RenderedEmail;
@@ -72,8 +79,16 @@ export function createSendEmail(deps: EmailDeps): SendEmail {
       return { delivered: false, reason: 'dry_run' };
     }
     const link = 'link' in data && typeof data.link === 'string' ? data.link : undefined;
+    const expiresAt =
+      'expiresAt' in data && data.expiresAt instanceof Date ? data.expiresAt.getTime() : undefined;
     try {
-      await deps.provider.deliver({ to, template, ...rendered, ...(link ? { link } : {}) });
+      await deps.provider.deliver({
+        to,
+        template,
+        ...rendered,
+        ...(link ? { link } : {}),
+        ...(expiresAt ? { expiresAt } : {}),
+      });
       return { delivered: true };
     } catch (error) {
       deps.log('email_provider_error', { template, error: error instanceof Error ? error.name : 'unknown' });

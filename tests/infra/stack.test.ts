@@ -28,11 +28,14 @@ const functionEnv = (built: typeof dev) =>
 
 describe('the API', () => {
   it('has exactly two Lambda functions of its own and two POST routes, and no /__local route', () => {
-    // Ours, plus the provider CDK runs for the create-only kill-switch at deploy time.
+    // The two API functions, the email sender, and the provider CDK runs for the create-only kill-switch.
     const ours = Object.values(template.findResources('AWS::Lambda::Function')).filter(
-      (fn) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'password-reset',
+      (fn) =>
+        ['TOKEN_TABLE_NAME', 'EMAIL_QUEUE_URL'].every(
+          (name) => fn.Properties.Environment?.Variables?.[name],
+        ) && !fn.Properties.Environment.Variables.EMAIL_DLQ_URL,
     );
-    template.resourceCountIs('AWS::Lambda::Function', 3);
+    template.resourceCountIs('AWS::Lambda::Function', 4);
     const routes = template.findResources('AWS::ApiGatewayV2::Route');
     const keys = Object.values(routes)
       .map((r) => r.Properties.RouteKey)
@@ -103,7 +106,7 @@ describe('the functions', () => {
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.LoggingConfig.LogGroup).toBeDefined();
     }
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 14 }, 3);
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 14 }, 4);
   });
 
   it('gives confirm more memory than request, for bcrypt, and a 10 s timeout to both', () => {
@@ -129,6 +132,7 @@ describe('the functions', () => {
       [
         'ACCOUNT_KEY_SECRET_ARN',
         'BCRYPT_COST',
+        'EMAIL_QUEUE_URL',
         'KILL_SWITCH_PARAMETER_NAME',
         'POWERTOOLS_METRICS_NAMESPACE',
         'POWERTOOLS_SERVICE_NAME',
@@ -282,7 +286,7 @@ describe('the data', () => {
         ],
       }),
     });
-    prod.template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 3);
+    prod.template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 5);
   });
 
   it('can import an existing users table and index instead of creating one', () => {
@@ -424,8 +428,11 @@ describe('least privilege', () => {
       Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rate#*'] } },
     });
     const actions = JSON.stringify(statementsOf(dev, 'requestFunction').map((s) => s.Action));
-    for (const action of ['DeleteItem', 'GetItem', 'BatchGetItem', 'Scan'])
-      expect(actions).not.toContain(action);
+    for (const action of ['DeleteItem', 'BatchGetItem', 'Scan']) expect(actions).not.toContain(action);
+    // Its one read: the email-delivery suppression check, on suppressed# items only.
+    const reads = statementsOf(dev, 'requestFunction').filter((s) => s.Action === 'dynamodb:GetItem');
+    expect(reads).toHaveLength(1);
+    expect(JSON.stringify(reads[0]?.Condition)).toContain('suppressed#*');
   });
 
   it('lets confirm read and consume tokens and count attempts, each on its own item kinds', () => {
@@ -490,8 +497,11 @@ describe('alarms', () => {
     Object.entries(built.template.findResources('AWS::CloudWatch::Alarm')).map(
       ([id, alarm]) => ({ id, ...alarm.Properties }) as Record<string, unknown> & { id: string },
     );
+  // The service's own alarms; email delivery's are tested in email-delivery.test.ts.
   const alarmIds = (built: typeof dev) =>
-    alarmsOf(built).map((a) => a.id.replace(/Monitoring|[0-9A-F]{8}$/g, ''));
+    alarmsOf(built)
+      .filter((a) => a.id.startsWith('Monitoring'))
+      .map((a) => a.id.replace(/Monitoring|[0-9A-F]{8}$/g, ''));
 
   it('cover the API, the functions, the tables and index, email, tokens and the service signals', () => {
     expect(alarmIds(prod).sort()).toEqual(
@@ -689,7 +699,7 @@ describe('bundling', () => {
       });
     const sizes = bundles.map((path) => statSync(path).size);
 
-    expect(bundles).toHaveLength(2);
+    expect(bundles).toHaveLength(3); // request, confirm, email sender
     for (const size of sizes) {
       expect(size).toBeGreaterThan(100_000);
       expect(size).toBeLessThan(1_500_000);

@@ -11,6 +11,10 @@ export const PROD_CONTEXT = {
   region: 'eu-west-1',
   alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:oncall',
   resetLinkTemplate: 'https://market.example.com/reset-password#token={token}',
+  // The email provider keys (issue 9): prod refuses the mock provider.
+  emailProvider: 'ses',
+  emailFrom: 'Market <no-reply@market.example.com>',
+  sesIdentity: 'market.example.com',
 };
 
 export const EDGE_CONTEXT = {

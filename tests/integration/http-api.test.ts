@@ -20,7 +20,11 @@ afterAll(async () => {
 
 const requestReset = (body: unknown) => send(server.url, ROUTES.request, body);
 const confirmReset = (body: unknown) => send(server.url, ROUTES.confirm, body);
-const lastLink = () => server.outbox.outbox().at(-1)?.link;
+/** Mail is sent asynchronously by the sender function: wait for the queue to drain first. */
+const lastLink = async () => {
+  await server.emailSettled();
+  return server.outbox.outbox().at(-1)?.link;
+};
 
 describe('the request endpoint', () => {
   it('gives an unknown email the identical status, body and headers', async () => {
@@ -45,7 +49,7 @@ describe('the request endpoint', () => {
 describe('a full reset over HTTP', () => {
   it('resets the password and never signs the user in', async () => {
     await requestReset({ email: EMAIL.toUpperCase() });
-    const token = tokenFromLink(lastLink());
+    const token = tokenFromLink(await lastLink());
 
     const confirm = await confirmReset({ token, newPassword: NEW_PASSWORD });
 
@@ -62,7 +66,7 @@ describe('a full reset over HTTP', () => {
 
   it('answers a reused token with invalid_or_expired_token as problem+json', async () => {
     await requestReset({ email: EMAIL });
-    const token = tokenFromLink(lastLink());
+    const token = tokenFromLink(await lastLink());
     await confirmReset({ token, newPassword: 'third passphrase of mine' });
 
     const reused = await confirmReset({ token, newPassword: 'fourth passphrase of mine' });
@@ -75,7 +79,7 @@ describe('a full reset over HTTP', () => {
   it('answers a weak password with weak_password and the rules it broke', async () => {
     await requestReset({ email: EMAIL });
 
-    const response = await confirmReset({ token: tokenFromLink(lastLink()), newPassword: 'password' });
+    const response = await confirmReset({ token: tokenFromLink(await lastLink()), newPassword: 'password' });
 
     expect(response.status).toBe(422);
     expect(response.json()).toMatchObject({
@@ -91,6 +95,7 @@ describe('the kill-switch over the real SSM code path', () => {
   it('delivers nothing while disabled, renders without delivering in dry run, and fails closed without SSM', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const sent = () => server.outbox.outbox().length;
+    await server.emailSettled();
     const baseline = sent();
 
     await send(server.url, '/__local/kill-switch', { enabled: false, dryRun: false }, { method: 'PUT' });
@@ -129,6 +134,7 @@ describe('the kill-switch over the real SSM code path', () => {
     await server.ssm.resume();
     waitForCache();
     await requestReset({ email: EMAIL });
+    await server.emailSettled();
     expect(sent()).toBe(baseline + 1);
     vi.useRealTimers();
   });
@@ -140,7 +146,15 @@ describe('local-only routes', () => {
 
     const messages = response.json() as unknown as Array<Record<string, unknown>>;
     const reset = messages.find((m) => m.template === 'password_reset');
-    expect(Object.keys(reset ?? {}).sort()).toEqual(['html', 'link', 'subject', 'template', 'text', 'to']);
+    expect(Object.keys(reset ?? {}).sort()).toEqual([
+      'html',
+      'link',
+      'provider',
+      'subject',
+      'template',
+      'text',
+      'to',
+    ]);
   });
 
   it('refuses a second account with the same email', async () => {

@@ -88,6 +88,7 @@ describe('limits over HTTP', () => {
       expect(response.text).toBe(responses[0]?.text);
       expect(stableHeaders(response.headers)).toEqual(stableHeaders(responses[0]?.headers ?? {}));
     }
+    await server.emailSettled();
     expect(
       server.outbox.outbox().filter((m) => m.to === EMAIL && m.template === 'password_reset'),
     ).toHaveLength(1);

@@ -28,6 +28,7 @@ describe('secrets', () => {
     let token = '';
     try {
       await send(server.url, ROUTES.request, { email });
+      await server.emailSettled();
       token = tokenFromLink(server.outbox.outbox().at(-1)?.link);
       await send(server.url, ROUTES.confirm, { token, newPassword: 'password' });
       await send(server.url, ROUTES.confirm, { token, newPassword });
@@ -38,8 +39,10 @@ describe('secrets', () => {
       server.setKillSwitch({ enabled: true, dryRun: true });
       vi.useFakeTimers({ toFake: ['Date'] });
       vi.setSystemTime(Date.now() + (server.config.killSwitchCacheSeconds + 6) * 1000);
+      await server.emailSettled();
       const before = server.outbox.outbox().length;
       await send(server.url, ROUTES.request, { email });
+      await server.emailSettled();
       expect(server.outbox.outbox().length).toBe(before);
     } finally {
       output.restore();

@@ -8,6 +8,7 @@ import type { ConfirmResetDeps } from '../../lib/confirm-reset';
 import type { KillSwitch, KillSwitchState } from '../../lib/email/kill-switch';
 import { MockEmailProvider } from '../../lib/email/mock-provider';
 import { createSendEmail, type EmailProvider } from '../../lib/email/send-email';
+import { SuppressionStore } from '../../lib/email/suppression-store';
 import { RateLimiter } from '../../lib/limits/rate-limiter';
 import { isCommonPassword } from '../../lib/passwords/common-passwords';
 import { createPasswordHasher } from '../../lib/passwords/password-hasher';
@@ -77,6 +78,7 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
   const rateLimiter = new RateLimiter(client, config.tokenTableName);
   const pseudonymize = createPseudonymizer(config.accountKeySalt);
   const floorExceeded: number[] = [];
+  const suppressions = new SuppressionStore(client, config.tokenTableName);
 
   const requestDeps: RequestResetDeps = {
     users: new UserStore(client, config.usersTableName, config.usersEmailIndexName),
@@ -84,6 +86,7 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
     rateLimiter,
     killSwitch,
     sendEmail,
+    suppressions,
     audit,
     pseudonymize,
     clock,
@@ -111,6 +114,7 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
     audits,
     emailLog,
     floorExceeded,
+    suppressions,
     requestDeps,
     confirmDeps,
     accounts: new LocalAccounts(client, config),
