@@ -6,12 +6,14 @@ import { problemResponse } from '../lib/http/problem';
 import { confirmResetBody, RESET_COMPLETED_BODY } from '../lib/http/schemas';
 import { createPasswordHasher } from '../lib/passwords/password-hasher';
 import { createBreachCheckFor, createRuntime } from '../lib/runtime';
+import { resolveSecretSettings } from '../lib/secrets';
 
 /**
  * POST /api/auth/password-reset/confirm {token, newPassword}: sets the password and consumes
  * the token. It never signs the user in: no cookie, no session, no auth token in the answer.
  */
-const runtime = createRuntime(loadConfig());
+// Secrets (the account-key salt, the origin secret) are read once per container, at cold start.
+const runtime = createRuntime(loadConfig(await resolveSecretSettings(process.env)));
 
 const deps: ConfirmResetDeps = {
   ...runtime,
@@ -23,6 +25,7 @@ export const handler = createEndpoint({
   schema: confirmResetBody,
   logger: runtime.logger,
   metrics: runtime.metrics,
+  originVerifySecret: runtime.config.originVerifySecret,
   handle: async ({ token, newPassword }, meta) => {
     const result = await confirmReset({ token, newPassword, ...meta }, deps);
     switch (result.status) {

@@ -12,12 +12,14 @@ import { recordEmailEvent } from '../lib/email/record-email-event';
 import { SuppressionStore } from '../lib/email/suppression-store';
 import { createPseudonymizer } from '../lib/pseudonym';
 import { SERVICE_NAME } from '../lib/runtime';
+import { resolveSecretSettings } from '../lib/secrets';
 
 /**
  * SES bounce and complaint events (configuration set -> EventBridge rule -> here). Each
  * permanently bounced or complaining address becomes `suppressed#<accountKey>` with a TTL.
  */
-const config = loadConfig();
+// The account-key secret, read at cold start: suppression keys must match the request function's.
+const config = loadConfig(await resolveSecretSettings(process.env));
 const logger = new Logger({ serviceName: SERVICE_NAME });
 const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME });
 const deps = {

@@ -7,9 +7,11 @@ import { createEndpoint } from '../lib/http/endpoint';
 import { REQUEST_ACCEPTED_BODY, requestResetBody } from '../lib/http/schemas';
 import { type RequestResetDeps, requestReset } from '../lib/request-reset';
 import { createRuntime } from '../lib/runtime';
+import { resolveSecretSettings } from '../lib/secrets';
 
 /** POST /api/auth/password-reset/request {email}: always the same 200 unless the caller's IP is over its limit. */
-const runtime = createRuntime(loadConfig());
+// Secrets (the account-key salt, the origin secret) are read once per container, at cold start.
+const runtime = createRuntime(loadConfig(await resolveSecretSettings(process.env)));
 const { logger, metrics } = runtime;
 
 const deps: RequestResetDeps = {
@@ -25,6 +27,7 @@ export const handler = createEndpoint({
   schema: requestResetBody,
   logger,
   metrics,
+  originVerifySecret: runtime.config.originVerifySecret,
   handle: async ({ email }, meta) => {
     const result = await requestReset({ email, ...meta }, deps);
     if (result.status === 'rate_limited') throw new RateLimitedError(result.retryAfterSeconds);

@@ -35,6 +35,9 @@ const rateRules = z
     return rules;
   });
 
+/** Public in the source, so good only for unit tests; refused inside Lambda (see loadConfig). */
+const BUILT_IN_SALT = 'password-reset-service';
+
 const bool = z.enum(['true', 'false']).transform((value) => value === 'true');
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -77,14 +80,20 @@ const schema = z.object({
     { limit: 1, windowSeconds: 60 },
     { limit: 3, windowSeconds: 3600 },
   ]),
-  // Per account AND client network (IPv4 /24, IPv6 /64): one network cannot use up another's budget.
+  // RATE_LIMIT_REQUEST_ACCOUNT counts per account AND client network (IPv4 /24, IPv6 /64), so one
+  // network cannot use up another's budget; this looser cap counts every network together.
   RATE_LIMIT_REQUEST_ACCOUNT_TOTAL: rateRules.default([{ limit: 10, windowSeconds: 3600 }]),
   RATE_LIMIT_CONFIRM_IP: rateRules.default([{ limit: 30, windowSeconds: 900 }]),
   RATE_LIMIT_CONFIRM_FAILURES_IP: rateRules.default([{ limit: 10, windowSeconds: 900 }]),
   REQUEST_RESPONSE_FLOOR_MS: int(0, 5000).default(250),
-  ACCOUNT_KEY_SALT: z.string().min(8).default('password-reset-service'),
   // Off unless set: an outbox item is only useful where a stream publishes it (the stack sets it).
   PASSWORD_CHANGED_EVENTS: bool.default(false),
+  ACCOUNT_KEY_SALT: z.string().min(8).default(BUILT_IN_SALT),
+  // Deployed: the ARN of the Secrets Manager secret holding ACCOUNT_KEY_SALT (see lib/secrets.ts).
+  ACCOUNT_KEY_SECRET_ARN: z.string().startsWith('arn:', 'must be a Secrets Manager secret ARN').optional(),
+  // Edge protection: CloudFront sends this secret in a header; requests without it are refused.
+  ORIGIN_VERIFY_SECRET: z.string().min(32).optional(),
+  ORIGIN_VERIFY_SECRET_ARN: z.string().startsWith('arn:', 'must be a Secrets Manager secret ARN').optional(),
   // Email delivery (issue 9). Which of these a provider needs is checked in loadConfig.
   EMAIL_PROVIDER: z.enum(['mock', 'ses', 'smtp']).default('mock'),
   EMAIL_FROM: z
@@ -119,6 +128,9 @@ const schema = z.object({
   PASSWORD_BREACH_CHECK_TIMEOUT_MS: int(100, 1000).default(1000),
 });
 
+/** The exported settings schema: the functions and `cdk synth` check settings with the same one. */
+export const settingsSchema = schema;
+
 export type Config = {
   tokenTableName: string;
   usersTableName: string;
@@ -148,6 +160,8 @@ export type Config = {
   accountKeySalt: string;
   /** Write a PasswordChanged outbox item in the reset transaction. */
   passwordChangedEvents: boolean;
+  /** Set with edge protection: the value CloudFront's origin-verify header must carry. */
+  originVerifySecret?: string | undefined;
   email: EmailConfig;
 };
 
@@ -216,6 +230,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.PASSWORD_MAX_LENGTH < e.PASSWORD_MIN_LENGTH) {
     throw new ConfigError('Invalid configuration: PASSWORD_MAX_LENGTH must not be below PASSWORD_MIN_LENGTH');
   }
+  if (env.AWS_LAMBDA_FUNCTION_NAME && e.ACCOUNT_KEY_SALT === BUILT_IN_SALT) {
+    // Anyone with the source knows the built-in salt; deployed keys need the stack's secret.
+    throw new ConfigError(
+      'Invalid configuration: ACCOUNT_KEY_SALT: required in Lambda (resolve ACCOUNT_KEY_SECRET_ARN first)',
+    );
+  }
   return {
     tokenTableName: e.TOKEN_TABLE_NAME,
     usersTableName: e.USERS_TABLE_NAME,
@@ -246,6 +266,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestResponseFloorMs: e.REQUEST_RESPONSE_FLOOR_MS,
     accountKeySalt: e.ACCOUNT_KEY_SALT,
     passwordChangedEvents: e.PASSWORD_CHANGED_EVENTS,
+    originVerifySecret: e.ORIGIN_VERIFY_SECRET,
     email: emailConfig(e),
   };
 }
@@ -281,4 +302,32 @@ function emailConfig(e: z.infer<typeof schema>): EmailConfig {
 export function requireSetting<T>(value: T | undefined, name: string): T {
   if (value === undefined || value === '') throw new ConfigError(`Invalid configuration: ${name}: required`);
   return value;
+}
+
+/** A setting that failed its check; `setting` is the environment variable's name. */
+export interface SettingIssue {
+  setting: string;
+  message: string;
+}
+
+/**
+ * The same checks as loadConfig, as a list instead of a throw: `cdk synth` runs them on the
+ * environment it gives each function, so a bad value fails the synth instead of every cold start.
+ */
+export function validateSettings(env: Record<string, string | undefined>): SettingIssue[] {
+  const parsed = schema.safeParse(definedSettings(env));
+  if (!parsed.success) {
+    return parsed.error.issues.map((issue) => ({
+      setting: String(issue.path[0] ?? ''),
+      message: issue.message,
+    }));
+  }
+  try {
+    loadConfig(env);
+    return [];
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const message = error.message.replace(/^Invalid configuration: /, '');
+    return [{ setting: /^[A-Z][A-Z0-9_]+/.exec(message)?.[0] ?? '', message }];
+  }
 }

@@ -12,8 +12,13 @@ export class ConfigError extends Error {
 export class RequestError extends Error {
   override name = 'RequestError';
   constructor(
-    readonly status: 400 | 413 | 415,
-    readonly code: 'invalid_request' | 'malformed_json' | 'payload_too_large' | 'unsupported_media_type',
+    readonly status: 400 | 403 | 413 | 415,
+    readonly code:
+      | 'invalid_request'
+      | 'malformed_json'
+      | 'forbidden'
+      | 'payload_too_large'
+      | 'unsupported_media_type',
     message: string,
     readonly details?: ReadonlyArray<{ path: string; message: string }>,
     options?: ErrorOptions,

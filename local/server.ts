@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -41,6 +42,8 @@ export const LOCAL_DEFAULTS: Record<string, string> = {
   RESET_LINK_TEMPLATE: localResetLinkTemplate('http://127.0.0.1:3000'),
   POWERTOOLS_METRICS_NAMESPACE: 'PasswordReset',
   PASSWORD_CHANGED_EVENTS: 'true',
+  // A fresh account-key salt per run, as a deployment gets its own secret: never the public default.
+  ACCOUNT_KEY_SALT: randomBytes(32).toString('base64url'),
   // startLocalServer points these at its SQS stand-in; the defaults let a bare import start.
   EMAIL_QUEUE_URL: 'http://127.0.0.1:9324/000000000000/password-reset-email',
   EMAIL_DLQ_URL: 'http://127.0.0.1:9324/000000000000/password-reset-email-dlq',

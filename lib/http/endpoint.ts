@@ -9,7 +9,8 @@ import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod';
 import { RequestError } from '../errors';
-import { errorToProblem, isClientError, unavailableResponse } from './problem';
+import { trustedClientIp } from './client-ip';
+import { errorToProblem, isClientError, problemResponse, unavailableResponse } from './problem';
 
 /** Bodies are tiny ({email} or {token, newPassword}); anything bigger is refused unread. */
 export const MAX_BODY_BYTES = 4096;
@@ -35,6 +36,8 @@ export interface EndpointOptions<S extends z.ZodType> {
   logger: Logger;
   metrics: Metrics;
   handle: (input: z.infer<S>, meta: RequestMeta) => Promise<APIGatewayProxyStructuredResultV2>;
+  /** With edge protection: CloudFront's origin secret; requests without it get a 403. */
+  originVerifySecret?: string | undefined;
 }
 
 /**
@@ -64,6 +67,7 @@ export function createEndpoint<S extends z.ZodType>(options: EndpointOptions<S>)
     )
     .use(noStore())
     .use(problemDetails(logger, metrics))
+    .use(trustedClientIp(options.originVerifySecret))
     .use(bodyGuard())
     .use(httpJsonBodyParser())
     .handler(async (event, context) => {

@@ -12,6 +12,7 @@ const CATALOG = {
     status: 400,
     title: 'The reset link is invalid or has expired. Request a new one.',
   },
+  forbidden: { status: 403, title: 'Send requests to the service through its public address.' },
   not_found: { status: 404, title: 'There is no such endpoint.' },
   method_not_allowed: { status: 405, title: 'This endpoint accepts POST only.' },
   payload_too_large: { status: 413, title: 'The request body is too large.' },

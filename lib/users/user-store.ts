@@ -28,7 +28,13 @@ export class UserStore {
           TableName: this.tableName,
           IndexName: this.emailIndexName,
           KeyConditionExpression: '#email = :email',
-          ExpressionAttributeNames: { '#email': USERS_TABLE.emailAttribute },
+          // Only the two attributes the IAM policy allows (dynamodb:Attributes), whatever the index projects.
+          Select: 'SPECIFIC_ATTRIBUTES',
+          ProjectionExpression: '#userId, #email',
+          ExpressionAttributeNames: {
+            '#email': USERS_TABLE.emailAttribute,
+            '#userId': USERS_TABLE.partitionKey,
+          },
           ExpressionAttributeValues: { ':email': normalizedEmail },
           Limit: 1,
         }),

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../../infra/app';
+
+/** The full prod example from issue 11: it must synthesize. */
+export const PROD_CONTEXT = {
+  stage: 'prod',
+  account: '123456789012',
+  region: 'eu-west-1',
+  alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:oncall',
+  resetLinkTemplate: 'https://market.example.com/reset-password#token={token}',
+  // The email provider keys (issue 9): prod refuses the mock provider.
+  emailProvider: 'ses',
+  emailFrom: 'Market <no-reply@market.example.com>',
+  sesIdentity: 'market.example.com',
+};
+
+export const EDGE_CONTEXT = {
+  edgeProtection: 'true',
+  domainName: 'reset.market.example.com',
+  certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b',
+};
+
+/** Builds the app as `cdk synth` does (cdk-nag included), without bundling unless asked. */
+export function synth(context: Record<string, unknown> = {}, bundle = false) {
+  const app = new App({
+    // PasswordChanged events have their own tests (tests/infra/password-events.test.ts): off unless asked.
+    context: {
+      passwordChangedEvents: 'false',
+      ...context,
+      ...(bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+    },
+  });
+  const { stack, edgeStack } = buildApp(app);
+  return {
+    app,
+    stack,
+    edgeStack,
+    template: Template.fromStack(stack),
+    edgeTemplate: edgeStack ? Template.fromStack(edgeStack) : undefined,
+  };
+}
+
+interface PluginReport {
+  pluginName: string;
+  violations: Array<{ ruleName: string }>;
+  suppressedViolations: Array<{ acknowledgedId: string; acknowledgedAt: string }>;
+}
+
+/** cdk-nag's findings from a synthesized assembly: open ones and acknowledged ones, per pack. */
+export function nagReport(app: App) {
+  const assembly = app.synth();
+  const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as {
+    pluginReports: PluginReport[];
+  };
+  const acknowledgements = assembly.stacks.flatMap((stack) =>
+    stack.findMetadataByType('aws:cdk:acknowledged-rules').flatMap((entry) =>
+      Object.entries(entry.data as unknown as Record<string, string>).map(([id, reason]) => ({
+        path: entry.path.replace(/^\//, ''),
+        id,
+        reason,
+      })),
+    ),
+  );
+  return { plugins: report.pluginReports, acknowledgements };
+}

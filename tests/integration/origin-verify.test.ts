@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalServer } from '../../local/server';
+import { ROUTES, startTestServer } from '../support/http';
+
+/** Edge protection through the real handlers: the origin secret and CloudFront's viewer address. */
+const SECRET = 'origin-secret-for-tests-0123456789abcdef';
+let server: LocalServer;
+
+beforeAll(async () => {
+  server = await startTestServer({ ORIGIN_VERIFY_SECRET: SECRET, RATE_LIMIT_REQUEST_IP: '2/15m' });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const requestReset = (headers: Record<string, string>) =>
+  fetch(`${server.url}${ROUTES.request}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ email: 'edge.user@example.com' }),
+  });
+
+describe('with edge protection on', () => {
+  it('refuses a request that came around CloudFront with a 403 problem, before reading the body', async () => {
+    const around = await requestReset({ 'cloudfront-viewer-address': '203.0.113.1:1000' });
+    const wrongSecret = await requestReset({ 'x-origin-verify': 'guess' });
+
+    for (const response of [around, wrongSecret]) {
+      expect(response.status).toBe(403);
+      expect(response.headers.get('content-type')).toBe('application/problem+json');
+      expect(await response.json()).toMatchObject({ code: 'forbidden', status: 403 });
+    }
+  });
+
+  it("counts per-IP limits by CloudFront's viewer address, not by the edge's address", async () => {
+    const viaEdge = (viewer: string) =>
+      requestReset({ 'x-origin-verify': SECRET, 'cloudfront-viewer-address': `${viewer}:443` });
+
+    const first = [
+      await viaEdge('198.51.100.1'),
+      await viaEdge('198.51.100.1'),
+      await viaEdge('198.51.100.1'),
+    ];
+    const other = await viaEdge('198.51.100.2');
+
+    expect(first.map((r) => r.status)).toEqual([200, 200, 429]);
+    expect(first[2]?.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(other.status).toBe(200);
+  });
+});
