@@ -227,6 +227,7 @@ export class PasswordResetStack extends Stack {
         tracing: settings.tracing,
       });
       new CfnOutput(this, 'EventBusName', { value: events.bus.eventBusName });
+      acknowledgePasswordEventsFindings(events, settings.tracing);
     }
     // Email delivery (infra/email-delivery.ts): queue, sender, DLQ, SES or SMTP, bounces, alarms.
     const emailDelivery = new EmailDelivery(this, 'EmailDelivery', {
@@ -848,4 +849,27 @@ function acknowledgeEmailDeliveryFindings(emailDelivery: EmailDelivery, tracing:
     acknowledge(emailDelivery.eventsHandler, 'LambdaTracing', reason);
   }
   acknowledge(emailDelivery.node.tryFindChild('BouncesAndComplaints'), 'EventBusDLQ', bounceReason);
+}
+
+/** The Serverless pack's findings on the PasswordChanged publisher, each with its reason. */
+function acknowledgePasswordEventsFindings(events: PasswordEvents, tracing: boolean): void {
+  const acknowledge = (scope: IConstruct, id: string, reason: string) =>
+    Validations.of(scope).acknowledge({ id: `Serverless::Serverless-${id}`, reason });
+  acknowledge(
+    events.publisher,
+    'LambdaDLQ',
+    'The publisher is invoked by a DynamoDB stream event source mapping, never asynchronously: its on-failure destination (the PublishFailures queue) receives what it gives up on.',
+  );
+  acknowledge(
+    events.failures,
+    'SQSRedrivePolicy',
+    'This is the on-failure queue itself: it has nowhere further to redrive to, and the PublishFailures alarm watches it.',
+  );
+  if (!tracing) {
+    acknowledge(
+      events.publisher,
+      'LambdaTracing',
+      'X-Ray is on by default in prod; dev leaves it off unless -c tracing=true, to save cost.',
+    );
+  }
 }

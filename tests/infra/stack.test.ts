@@ -429,10 +429,17 @@ describe('least privilege', () => {
     });
     const actions = JSON.stringify(statementsOf(dev, 'requestFunction').map((s) => s.Action));
     for (const action of ['DeleteItem', 'BatchGetItem', 'Scan']) expect(actions).not.toContain(action);
-    // Its one read: the email-delivery suppression check, on suppressed# items only.
+    // Its two reads: the email-delivery suppression check, on suppressed# items only, and the
+    // consistent read of the user's address and credential version that a token binds to.
     const reads = statementsOf(dev, 'requestFunction').filter((s) => s.Action === 'dynamodb:GetItem');
-    expect(reads).toHaveLength(1);
-    expect(JSON.stringify(reads[0]?.Condition)).toContain('suppressed#*');
+    expect(reads).toHaveLength(2);
+    expect(JSON.stringify(reads)).toContain('suppressed#*');
+    expect(bySid(dev, 'requestFunction', 'ReadUserBinding')).toMatchObject({
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^UsersTable/), 'Arn'] },
+      Condition: {
+        'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['userId', 'email', 'credentialVersion'] },
+      },
+    });
   });
 
   it('lets confirm read and consume tokens and count attempts, each on its own item kinds', () => {
@@ -442,19 +449,26 @@ describe('least privilege', () => {
       )?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
 
     expect(leading('ReadTokens')).toEqual(['token#*']);
+    expect(leading('ClaimTokens')).toEqual(['token#*']);
     expect(leading('ReadActivePointers')).toEqual(['active#*']);
     expect(leading('ConsumeTokens')).toEqual(['token#*', 'active#*']);
     expect(leading('CountConfirms')).toEqual(['rate#*']);
     expect(JSON.stringify(statementsOf(dev, 'confirmFunction'))).not.toContain('dynamodb:PutItem');
   });
 
-  it('lets confirm update only the password fields of users, and read only the email', () => {
+  it('lets confirm update only the password fields of users (conditioned on the bound email and version)', () => {
     expect(bySid(dev, 'confirmFunction', 'UpdatePasswordFieldsOnly')).toMatchObject({
       Action: 'dynamodb:UpdateItem',
       Resource: { 'Fn::GetAtt': [expect.stringMatching(/^UsersTable/), 'Arn'] },
       Condition: {
         'ForAllValues:StringEquals': {
-          'dynamodb:Attributes': ['userId', 'passwordHash', 'passwordChangedAt', 'credentialVersion'],
+          'dynamodb:Attributes': [
+            'userId',
+            'email',
+            'passwordHash',
+            'passwordChangedAt',
+            'credentialVersion',
+          ],
         },
       },
     });

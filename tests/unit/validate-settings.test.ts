@@ -20,7 +20,9 @@ describe('validateSettings', () => {
       TOKEN_TTL_MINUTES: '600',
     });
 
+    // The link breaks three rules: no {token}, nothing in a fragment, and not https.
     expect(issues.map((issue) => issue.setting).sort()).toEqual([
+      'RESET_LINK_TEMPLATE',
       'RESET_LINK_TEMPLATE',
       'RESET_LINK_TEMPLATE',
       'TOKEN_TTL_MINUTES',
