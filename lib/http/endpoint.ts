@@ -10,7 +10,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type * as z from 'zod';
 import { RequestError } from '../errors';
 import { trustedClientIp } from './client-ip';
-import { errorToProblem, isClientError, problemResponse, unavailableResponse } from './problem';
+import { errorToProblem, isClientError, unavailableResponse } from './problem';
 
 /** Bodies are tiny ({email} or {token, newPassword}); anything bigger is refused unread. */
 export const MAX_BODY_BYTES = 4096;
