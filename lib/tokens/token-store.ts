@@ -1,9 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  ConditionalCheckFailedException,
-  TransactionCanceledException,
-  TransactionConflictException,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
@@ -87,6 +83,7 @@ export const TRANSACTION_BUDGET_MS = 6_500;
 export const SETTLE_BUDGET_MS = 2_500;
 /** The settled answer must beat the early-timeout 503, which goes out at the deadline. */
 const SETTLE_MARGIN_MS = 100;
+const SETTLE_ATTEMPTS_WITHOUT_DEADLINE = 5;
 type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
 
 export class TokenStore {
@@ -347,9 +344,12 @@ export class TokenStore {
         return 'not_consumed';
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) break;
-        // Our own write is being applied at this moment: its outcome is known once it is done.
-        if (!(error instanceof TransactionConflictException) || signal?.aborted) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** Math.min(attempt, 5)));
+        // A conflict means our own write is being applied; an outage may end before the deadline.
+        // Either way a definite answer is worth another try while time is left.
+        const retryable = classifyDynamoError(error) instanceof DependencyUnavailableError;
+        if (!retryable || signal?.aborted || (!signal && attempt >= SETTLE_ATTEMPTS_WITHOUT_DEADLINE))
+          throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500, 20 * 2 ** attempt)));
       }
     }
     const [token, user] = await Promise.all([

@@ -35,7 +35,7 @@ function expectNoLaterThanUnknown(known: number[], unknown: number[], detail: st
   expect(median(known), detail).toBeLessThanOrEqual(Math.max(FLOOR_MS, median(unknown)) + 25);
   expect(percentile(known, 75), detail).toBeLessThanOrEqual(Math.max(FLOOR_MS, percentile(unknown, 75)) + 50);
 }
-const PER_GROUP = STRESS ? 60 : 12;
+const PER_GROUP = STRESS ? 60 : 10;
 
 type Delays = Partial<Pick<DelaySettings, 'requestMs' | 'responseMs' | 'operations'>>;
 
