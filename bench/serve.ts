@@ -23,7 +23,8 @@ const counter = process.env.BENCH_COUNT_CALLS ? await startDynamoCounter(storeEn
 const server = await startLocalServer({ port: 0, env, dynamoEndpoint: counter?.endpoint ?? storeEndpoint });
 
 let floorExceeded = 0;
-let storeErrors = 0;
+/** Known-account requests that sent nothing, by reason (store_error: past the deadline below the floor). */
+const suppressedBy: Record<string, number> = {};
 let logBytes = 0;
 const write = process.stdout.write.bind(process.stdout);
 const writeErr = process.stderr.write.bind(process.stderr);
@@ -40,7 +41,8 @@ const tap =
     if (text.startsWith('{') || text.startsWith('No application metrics')) {
       logBytes += Buffer.byteLength(text);
       if (text.includes('"response_floor_exceeded"')) floorExceeded++;
-      if (text.startsWith('{"level"') && text.includes('"reason":"store_error"')) storeErrors++;
+      const suppressed = /"event":"reset_email_suppressed","reason":"(\w+)"/.exec(text)?.[1];
+      if (suppressed) suppressedBy[suppressed] = (suppressedBy[suppressed] ?? 0) + 1;
       const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
       callback?.();
       return true;
@@ -70,7 +72,8 @@ const control = createServer(async (req, res) => {
       dynamo: counter?.snapshot(),
       ssmGetCalls: server.ssm.getCalls,
       floorExceeded,
-      storeErrors,
+      storeErrors: suppressedBy.store_error ?? 0,
+      suppressedBy,
       logBytes,
       rssBytes: process.memoryUsage().rss,
       delivered,
@@ -79,7 +82,7 @@ const control = createServer(async (req, res) => {
   if (url.pathname === '/reset') {
     counter?.reset();
     floorExceeded = 0;
-    storeErrors = 0;
+    for (const reason of Object.keys(suppressedBy)) delete suppressedBy[reason];
     logBytes = 0;
     for (const template of Object.keys(delivered)) delete delivered[template];
     return reply({ ok: true });
