@@ -202,7 +202,9 @@ describe('one active credential across methods', () => {
     const code = await emailedCode(email);
     await send(server.url, ROUTES.request, { email, method: 'link' });
     await server.emailSettled();
-    const link = server.outbox.outbox().findLast((m) => m.to === email && m.template === 'password_reset')?.link;
+    const link = server.outbox
+      .outbox()
+      .findLast((m) => m.to === email && m.template === 'password_reset')?.link;
 
     const byCode = await confirmCode(flowId, code);
     const byLink = await send(server.url, ROUTES.confirm, {
@@ -219,7 +221,9 @@ describe('one active credential across methods', () => {
     const email = await newUser();
     await send(server.url, ROUTES.request, { email });
     await server.emailSettled();
-    const link = server.outbox.outbox().findLast((m) => m.to === email && m.template === 'password_reset')?.link;
+    const link = server.outbox
+      .outbox()
+      .findLast((m) => m.to === email && m.template === 'password_reset')?.link;
     const flowId = await requestCode(email);
     const code = await emailedCode(email);
 
