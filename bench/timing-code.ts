@@ -21,6 +21,8 @@ export async function runCodeTimingBench(options = { perGroup: 1000, concurrency
     ...LIFTED_LIMITS,
     RATE_LIMIT_CODE_FAILURES_ACCOUNT: '100000000/1h',
     RESET_METHODS: 'link,code',
+    // Only the request phase (not measured) sees it: time enough to store every real flow.
+    REQUEST_RESPONSE_FLOOR_MS: '1500',
   });
   try {
     const post = async (path: string, body: unknown) => {
@@ -33,10 +35,10 @@ export async function runCodeTimingBench(options = { perGroup: 1000, concurrency
       const text = await response.text();
       return { ms: performance.now() - started, status: response.status, text };
     };
-    const pool = async <T>(items: T[], work: (item: T) => Promise<void>) => {
+    const pool = async <T>(items: T[], work: (item: T) => Promise<void>, width = options.concurrency) => {
       let next = 0;
       await Promise.all(
-        Array.from({ length: options.concurrency }, async () => {
+        Array.from({ length: width }, async () => {
           while (next < items.length) await work(items[next++] as T);
         }),
       );
@@ -49,14 +51,22 @@ export async function runCodeTimingBench(options = { perGroup: 1000, concurrency
 
     const known = await service.seed(flowsPerGroup + 10, 'code-timing');
     const unknown = known.map((_, i) => `nobody-code-${i}@example.com`);
-    const flows = { real: [] as string[], phantom: [] as string[] };
-    await pool(
-      known.map((email, i) => [email, unknown[i] as string] as const),
-      async ([k, u]) => {
-        flows.real.push(await flowFor(k));
-        flows.phantom.push(await flowFor(u));
-      },
-    );
+    const realByEmail = new Map<string, string>();
+    const phantom: string[] = [];
+    // The request phase is not measured: wide, so the 1.5 s floor does not make it slow.
+    await pool(unknown, async (email) => void phantom.push(await flowFor(email)), 32);
+    // A real flow exists only if its code went out: on a loaded machine the account work can overrun
+    // its deadline (and the service then, correctly, stores nothing). Ask again until every one did.
+    let missing = known;
+    for (let round = 0; round < 5 && missing.length > 0; round++) {
+      await pool(missing, async (email) => void realByEmail.set(email, await flowFor(email)), 32);
+      const mailed = new Set(
+        (await service.outbox()).filter((m) => m.template === 'password_reset_code').map((m) => m.to),
+      );
+      missing = known.filter((email) => !mailed.has(email));
+    }
+    if (missing.length > 0) throw new Error(`${missing.length} known accounts never got a code`);
+    const flows = { real: [...realByEmail.values()], phantom };
     const stats = await service.stats();
     const codesSent = (stats.delivered as Record<string, number>).password_reset_code ?? 0;
 
@@ -151,7 +161,7 @@ export function printCodeTiming(result: CodeTimingResult): void {
     `Kolmogorov-Smirnov: D=${result.kolmogorovSmirnov.d.toFixed(4)}, p=${result.kolmogorovSmirnov.p.toFixed(4)}`,
   );
   console.log(
-    `statuses ${result.distinctStatuses.join(',')}; distinct bodies ${result.distinctBodies}; codes emailed ${result.codesSent}`,
+    `statuses ${result.distinctStatuses.join(',')}; distinct bodies ${result.distinctBodies}; codes emailed ${result.codesSent} (every real flow's code was)`,
   );
   console.log(`target (|gap| < 1 ms and p >= 0.01): ${result.meetsTarget ? 'met' : 'NOT met'}`);
 }
