@@ -1,5 +1,5 @@
 import httpSecurityHeaders from '@middy/http-security-headers';
-import { type $ZodType, toJSONSchema } from 'zod/v4/core';
+import { type $ZodType, safeParse, toJSONSchema } from 'zod/v4/core';
 import { DependencyUnavailableError, RateLimitedError } from '../errors';
 import { MAX_BODY_BYTES, NO_STORE_HEADERS, SECURITY_HEADERS_OPTIONS } from './endpoint';
 import { errorToProblem, PROBLEM_CODES, type ProblemCode } from './problem';
@@ -70,29 +70,64 @@ const HEADER_DESCRIPTIONS: Record<string, string> = {
   'X-Permitted-Cross-Domain-Policies': 'No Flash or PDF cross-domain policy.',
 };
 
+/**
+ * Member descriptions, applied wherever a schema has the member (in each branch of a union too).
+ * Members a schema lacks are skipped, so code mode's members appear once its schemas have them.
+ */
+const PROPERTY_DESCRIPTIONS: Record<string, string> = {
+  email: "The account's email address. Surrounding whitespace is ignored; case does not matter.",
+  method:
+    'How to deliver the reset: `link` or `code`. Defaults to the first method the deployment enables; ' +
+    'a method it does not enable is a 400 `invalid_request`.',
+  token: 'The token from the reset link (the part after `#token=`).',
+  flowId: 'The flow id the request answered with, for a reset by code.',
+  code: 'The numeric code from the reset email.',
+  newPassword: 'The new password. The password policy decides (a 422 names each rule it breaks).',
+  message: 'A fixed sentence to show the user.',
+  type: 'A URI naming the problem type, one per code.',
+  title: 'A short sentence for the user, fixed per code.',
+  status: 'The HTTP status, repeated.',
+  errors: 'Which members failed validation, and why.',
+  violations: 'Each password rule the new password breaks, with a sentence to show the user.',
+  detail: 'Local server only: why its Host guard refused the request.',
+};
+
+/** Examples per request body; only those the body's zod schema accepts make it into the document. */
+const REQUEST_EXAMPLES: Record<string, Json> = {
+  link: { email: 'user@example.com' },
+  code: { email: 'user@example.com', method: 'code' },
+};
+const CONFIRM_EXAMPLES: Record<string, Json> = {
+  link: {
+    token: 'k3Jd9sQm1xZ0aB7cD4eF5g.h1J2k3L4m5N6o7P8q9R0s1T2u3V4w5X6y7Z8a9B0c1D',
+    newPassword: 'three unrelated words',
+  },
+  code: { flowId: 'Qm9vZ2llV29vZ2llQm9vZ2', code: '40271836', newPassword: 'three unrelated words' },
+};
+
 export function buildOpenApiDocument(): OpenApiDocument {
   const schemas: Record<string, Json> = {
     RequestResetBody: describe(
-      jsonSchema(requestResetBody, 'input'),
+      describeProperties(jsonSchema(requestResetBody, 'input')),
       'Asks for a reset of the account with this email.',
     ),
     ConfirmResetBody: describe(
-      jsonSchema(confirmResetBody, 'input'),
+      describeProperties(jsonSchema(confirmResetBody, 'input')),
       'Sets a new password with the credential a reset email carried.',
     ),
     RequestAccepted: describe(
-      jsonSchema(requestAcceptedResponse, 'output'),
+      describeProperties(jsonSchema(requestAcceptedResponse, 'output')),
       'The one answer for every well-formed email, whether or not it has an account.',
     ),
     ResetCompleted: describe(
-      jsonSchema(resetCompletedResponse, 'output'),
+      describeProperties(jsonSchema(resetCompletedResponse, 'output')),
       'The password was changed. No session, cookie or token comes with it: the user signs in.',
     ),
   };
   for (const code of PROBLEM_CODES) {
     if (LOCAL_ONLY.has(code)) continue;
     schemas[problemSchemaName(code)] = describe(
-      jsonSchema(problemBodySchema(code), 'output'),
+      describeProperties(jsonSchema(problemBodySchema(code), 'output')),
       `RFC 9457 problem details with the stable code \`${code}\`.`,
     );
   }
@@ -139,7 +174,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
             'Answers the same 200, with the same headers and timing, for every well-formed email. ' +
             'A known account gets an email; an unknown one gets nothing.',
           bodySchema: 'RequestResetBody',
-          example: { email: 'user@example.com' },
+          examples: acceptedExamples(requestResetBody, REQUEST_EXAMPLES),
           success: {
             schema: 'RequestAccepted',
             description: 'Accepted; an email is on its way if the account exists.',
@@ -154,10 +189,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
           description:
             'Consumes the credential and changes the password atomically. It never signs the user in.',
           bodySchema: 'ConfirmResetBody',
-          example: {
-            token: 'k3Jd9sQm1xZ0aB7cD4eF5g.h1J2k3L4m5N6o7P8q9R0s1T2u3V4w5X6y7Z8a9B0c1D',
-            newPassword: 'three unrelated words',
-          },
+          examples: acceptedExamples(confirmResetBody, CONFIRM_EXAMPLES),
           success: { schema: 'ResetCompleted', description: 'The password was changed.' },
           codes: PROBLEM_CODES.filter((code) => !LOCAL_ONLY.has(code)),
         }),
@@ -186,7 +218,7 @@ interface OperationSpec {
   summary: string;
   description: string;
   bodySchema: string;
-  example: Json;
+  examples: Record<string, Json>;
   success: { schema: string; description: string };
   codes: ProblemCode[];
 }
@@ -218,7 +250,7 @@ function operation(spec: OperationSpec): Json {
     tags: ['password-reset'],
     requestBody: {
       required: true,
-      content: { 'application/json': { schema: ref(spec.bodySchema), example: spec.example } },
+      content: { 'application/json': { schema: ref(spec.bodySchema), examples: spec.examples } },
     },
     responses,
   };
@@ -241,6 +273,25 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 function jsonSchema(schema: $ZodType, io: 'input' | 'output'): Json {
   const { $schema: _dialect, ...rest } = toJSONSchema(schema, { target: 'draft-2020-12', io }) as Json;
   return rest;
+}
+
+/** The named examples the body's zod schema accepts, so the document never shows a refused body. */
+function acceptedExamples(schema: $ZodType, candidates: Record<string, Json>): Record<string, Json> {
+  const accepted = Object.entries(candidates).filter(([, value]) => safeParse(schema, value).success);
+  return Object.fromEntries(accepted.map(([name, value]) => [name, { summary: `By ${name}`, value }]));
+}
+
+/** Adds PROPERTY_DESCRIPTIONS to the members of an object schema and of each union branch. */
+function describeProperties(schema: Json): Json {
+  const properties = (schema.properties ?? {}) as Record<string, Json>;
+  for (const [name, property] of Object.entries(properties)) {
+    const description = PROPERTY_DESCRIPTIONS[name];
+    if (description && property.description === undefined) properties[name] = { description, ...property };
+  }
+  for (const branch of [...((schema.anyOf ?? []) as Json[]), ...((schema.oneOf ?? []) as Json[])]) {
+    describeProperties(branch);
+  }
+  return schema;
 }
 
 function describe(schema: Json, description: string): Json {

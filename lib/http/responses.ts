@@ -1,14 +1,12 @@
 import * as z from 'zod';
 import { PROBLEM_CODES, type ProblemCode, problemResponse } from './problem';
-import { REQUEST_ACCEPTED_BODY, RESET_COMPLETED_BODY } from './schemas';
+import { REQUEST_ACCEPTED_BODY, RESET_COMPLETED_BODY, requestResetBody } from './schemas';
 
 /**
  * Response bodies as zod schemas, for the OpenAPI document and the contract tests. Each is
  * derived from what the runtime sends (the fixed success bodies, problemResponse() itself),
  * so the document cannot describe a body the service does not build.
  */
-
-const fixedMessage = (body: string) => z.strictObject({ message: z.literal(messageOf(body)) });
 
 function messageOf(body: string): string {
   const parsed: unknown = JSON.parse(body);
@@ -17,8 +15,19 @@ function messageOf(body: string): string {
   return message;
 }
 
-export const requestAcceptedResponse = fixedMessage(REQUEST_ACCEPTED_BODY);
-export const resetCompletedResponse = fixedMessage(RESET_COMPLETED_BODY);
+/**
+ * Code mode (issue 13) adds `method` to the request body, and its answers then carry a flowId:
+ * base64url of 16 random bytes. Derived from the request schema, so a build without code mode
+ * documents no flowId.
+ */
+const offersCodes = 'method' in requestResetBody._zod.def.shape;
+const FLOW_ID = /^[A-Za-z0-9_-]{22}$/;
+
+export const requestAcceptedResponse = z.strictObject({
+  message: z.literal(messageOf(REQUEST_ACCEPTED_BODY)),
+  ...(offersCodes ? { flowId: z.optional(z.string().check(z.regex(FLOW_ID))) } : {}),
+});
+export const resetCompletedResponse = z.strictObject({ message: z.literal(messageOf(RESET_COMPLETED_BODY)) });
 
 /** One `errors` entry of invalid_request: which field failed and why (zod's message). */
 export const validationIssue = z.strictObject({ path: z.string(), message: z.string() });

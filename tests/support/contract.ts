@@ -136,6 +136,16 @@ export class ContractValidator {
   }
 }
 
+/** The fixed header values the document promises, lowercased as fetch() reports them. */
+export function documentedHeaderValues(document: OpenApiDocument): Record<string, string> {
+  const { headers } = document.components as { headers: Record<string, { schema: { const?: unknown } }> };
+  return Object.fromEntries(
+    Object.entries(headers)
+      .filter(([, header]) => typeof header.schema.const === 'string')
+      .map(([name, header]) => [name.toLowerCase(), header.schema.const as string]),
+  );
+}
+
 let shared: ContractValidator | undefined;
 
 /** The validator of the checked-in document, loaded once per test file. */

@@ -12,7 +12,7 @@ import {
 import { PROBLEM_CODES, problemResponse } from '../../lib/http/problem';
 import { confirmResetBody, REQUEST_ACCEPTED_BODY, requestResetBody } from '../../lib/http/schemas';
 import { ROUTES } from '../../local/server';
-import { ContractValidator } from '../support/contract';
+import { ContractValidator, documentedHeaderValues } from '../support/contract';
 
 const document = buildOpenApiDocument();
 const validator = new ContractValidator(document);
@@ -25,13 +25,7 @@ function answer(
   body: unknown,
   extraHeaders: Record<string, string> = {},
 ): { status: number; headers: Record<string, string>; text: string } {
-  const documented = (document.components as { headers: Record<string, { schema: { const?: string } }> })
-    .headers;
-  const headers = Object.fromEntries(
-    Object.entries(documented)
-      .filter(([, header]) => header.schema.const !== undefined)
-      .map(([name, header]) => [name.toLowerCase(), header.schema.const as string]),
-  );
+  const headers = documentedHeaderValues(document);
   const contentType = status === 200 ? 'application/json' : 'application/problem+json';
   return {
     status,
