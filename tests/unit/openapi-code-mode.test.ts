@@ -31,10 +31,12 @@ vi.mock('../../lib/http/schemas', async (importOriginal) => {
 
 const document = buildOpenApiDocument();
 const schemas = (document.components as { schemas: Record<string, Record<string, unknown>> }).schemas;
-const requestBody = (path: string) =>
-  (document.paths[path]?.post?.requestBody as { content: Record<string, { examples: object }> }).content[
-    'application/json'
-  ];
+const examplesOf = (path: string) => {
+  const body = document.paths[path]?.post?.requestBody as
+    | { content: Record<string, { examples?: object }> }
+    | undefined;
+  return Object.keys(body?.content['application/json']?.examples ?? {});
+};
 
 describe('the OpenAPI document with code mode in the schemas', () => {
   it('documents both confirm bodies as a union, each member described', () => {
@@ -55,14 +57,8 @@ describe('the OpenAPI document with code mode in the schemas', () => {
   });
 
   it('shows a link and a code example for each endpoint', () => {
-    expect(Object.keys(requestBody('/api/auth/password-reset/request')?.examples ?? {})).toEqual([
-      'link',
-      'code',
-    ]);
-    expect(Object.keys(requestBody('/api/auth/password-reset/confirm')?.examples ?? {})).toEqual([
-      'link',
-      'code',
-    ]);
+    expect(examplesOf('/api/auth/password-reset/request')).toEqual(['link', 'code']);
+    expect(examplesOf('/api/auth/password-reset/confirm')).toEqual(['link', 'code']);
   });
 
   it('accepts a code-mode answer with a flowId, and refuses a malformed one', () => {
