@@ -47,7 +47,7 @@ const STATUS_DESCRIPTIONS: Record<number, string> = {
   403: 'Only with edge protection: the request did not come through CloudFront.',
   413: `The body is over ${MAX_BODY_BYTES} bytes; it was not read.`,
   415: 'The content type is not JSON.',
-  422: 'The new password breaks the password policy; `violations` names each rule. The link stays usable.',
+  422: 'The new password breaks the password policy; `violations` names each rule. The credential stays usable.',
   429: "The caller's IP is over a rate limit; `Retry-After` says when to try again.",
   500: 'A bug on our side. The body never carries a message or a stack.',
   503: 'A dependency is unavailable, or the answer would have come too late; `Retry-After` says when to retry.',
@@ -298,7 +298,7 @@ function describe(schema: Json, description: string): Json {
   return { description, ...schema };
 }
 
-/** The checked-in form: two-space JSON and a final newline, as Biome formats JSON. */
+/** The checked-in form: two-space JSON and a final newline (Biome leaves this generated file alone). */
 export function serializeOpenApi(document: OpenApiDocument): string {
   return `${JSON.stringify(document, null, 2)}\n`;
 }
