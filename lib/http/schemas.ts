@@ -39,22 +39,15 @@ export type ConfirmResetBody = z.infer<typeof confirmResetBody>;
 
 const REQUEST_ACCEPTED_MESSAGE =
   'If an account exists for that email address, a link to reset its password is on its way.';
-const CODE_REQUESTED_MESSAGE =
-  'If an account exists for that email address, a code to reset its password is on its way.';
-
-/** Success bodies, for documentation (lib/http/openapi): the answers below are built from the same shapes. */
-export const requestAcceptedResponse = z.strictObject({ message: z.string() });
-export const codeRequestedResponse = z.strictObject({
-  message: z.string(),
-  // base64url of 16 random bytes; send it back with the code to confirm.
-  flowId: z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/)),
-});
 
 /** Fixed success bodies: the request answer never varies with the account. */
 export const REQUEST_ACCEPTED_BODY = JSON.stringify({ message: REQUEST_ACCEPTED_MESSAGE });
-/** A code request's answer: the same for every address but for the flowId every request gets. */
+/**
+ * A code request's answer: the same message (issue 13), plus the flowId every request gets, known
+ * account or not. Its shape is documented in lib/http/responses.ts.
+ */
 export const codeRequestedBody = (flowId: string) =>
-  JSON.stringify({ message: CODE_REQUESTED_MESSAGE, flowId });
+  JSON.stringify({ message: REQUEST_ACCEPTED_MESSAGE, flowId });
 export const RESET_COMPLETED_BODY = JSON.stringify({
   message: 'Your password has been changed. Sign in with your new password.',
 });
