@@ -120,6 +120,27 @@ describe('codes', () => {
   });
 });
 
+describe('the per-IP failure budget', () => {
+  it('counts failed codes as it counts failed tokens', async () => {
+    const limited = await createTestWorld({ RESET_METHODS: 'code', RATE_LIMIT_CONFIRM_FAILURES_IP: '3/15m' });
+    const phantom = await requestReset({ email: 'nobody@example.com', ...meta }, limited.requestDeps);
+    const flowId = (phantom as { flowId: string }).flowId;
+    const guess = () =>
+      confirmReset({ flowId, code: '12345678', newPassword: NEW_PASSWORD, ...meta }, limited.confirmDeps);
+
+    const answers = [await guess(), await guess(), await guess(), await guess()];
+
+    expect(answers.map((a) => a.status)).toEqual([
+      'invalid_code',
+      'invalid_code',
+      'invalid_code',
+      'rate_limited',
+    ]);
+    expect(await limited.flows.attempts(flowKey(flowId))).toBe(3);
+    limited.destroy();
+  });
+});
+
 describe('phantom flows', () => {
   it('are stored for an unknown address, so confirm has an item to charge', async () => {
     const flowId = await requestCode('nobody@example.com');
