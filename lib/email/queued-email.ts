@@ -8,7 +8,7 @@ import * as z from 'zod';
 export const queuedEmail = z.strictObject({
   id: z.uuid(),
   to: z.string().min(3).max(254),
-  template: z.enum(['password_reset', 'password_changed']),
+  template: z.enum(['password_reset', 'password_reset_code', 'password_changed']),
   subject: z.string().min(1).max(998),
   text: z.string().min(1),
   html: z.string().min(1),

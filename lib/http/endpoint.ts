@@ -22,6 +22,17 @@ export interface RequestMeta {
   deadline: number;
 }
 
+/** The security headers every answer carries; the OpenAPI document derives its header values from these. */
+export const SECURITY_HEADERS_OPTIONS = {
+  contentSecurityPolicy: { 'default-src': "'none'", 'frame-ancestors': "'none'", 'report-to': '' },
+  reportTo: false,
+  // A JSON API renders no document, so the long feature list would be noise.
+  permissionsPolicy: false,
+} as const;
+
+/** Reset answers must never be cached by a browser, proxy or CDN. */
+export const NO_STORE_HEADERS = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
+
 /** The early-timeout answer fires this long before Lambda would kill the invocation. */
 const EARLY_TIMEOUT_MS = 1_000;
 
@@ -57,14 +68,7 @@ export function createEndpoint<S extends z.ZodType>(options: EndpointOptions<S>)
     .use(httpErrorHandler({ logger: false }))
     .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(
-      httpSecurityHeaders({
-        contentSecurityPolicy: { 'default-src': "'none'", 'frame-ancestors': "'none'", 'report-to': '' },
-        reportTo: false,
-        // A JSON API renders no document, so the long feature list would be noise.
-        permissionsPolicy: false,
-      }),
-    )
+    .use(httpSecurityHeaders(SECURITY_HEADERS_OPTIONS))
     .use(noStore())
     .use(problemDetails(logger, metrics))
     .use(trustedClientIp(options.originVerifySecret))
@@ -73,7 +77,7 @@ export function createEndpoint<S extends z.ZodType>(options: EndpointOptions<S>)
     .handler(async (event, context) => {
       const parsed = schema.safeParse(event.body);
       if (!parsed.success) {
-        const details = parsed.error.issues.map((issue) => ({
+        const details = fieldIssues(parsed.error.issues).map((issue) => ({
           path: issue.path.map(String).join('.'),
           message: issue.message,
         }));
@@ -86,6 +90,20 @@ export function createEndpoint<S extends z.ZodType>(options: EndpointOptions<S>)
       });
     });
   return handler as unknown as HttpHandler;
+}
+
+type Issue = { path: readonly PropertyKey[]; message: string; code?: string; errors?: Issue[][] };
+
+/**
+ * A union body (confirm: a token, or a flowId and code) fails as one `invalid_union` issue; the
+ * client is better served by the fields of the shape it came closest to (the fewest issues).
+ */
+function fieldIssues(issues: readonly Issue[]): Issue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== 'invalid_union' || !issue.errors?.length) return [issue];
+    const closest = issue.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
+    return fieldIssues(closest).map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }));
+  });
 }
 
 /** Refuses oversized bodies and decodes base64 bodies strictly, so invalid UTF-8 is a 400. */
@@ -138,11 +156,7 @@ function problemDetails(
 function noStore(): MiddlewareObj<Event, APIGatewayProxyStructuredResultV2> {
   const apply = (request: { response?: APIGatewayProxyStructuredResultV2 | null }) => {
     if (!request.response) return;
-    request.response.headers = {
-      ...request.response.headers,
-      'Cache-Control': 'no-store',
-      Pragma: 'no-cache',
-    };
+    request.response.headers = { ...request.response.headers, ...NO_STORE_HEADERS };
   };
   return { after: apply, onError: apply };
 }
