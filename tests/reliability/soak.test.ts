@@ -80,8 +80,11 @@ describe.skipIf(!STRESS)('soak', () => {
         delivered: Record<string, number>;
         suppressedBy: Record<string, number>;
       };
-      // The deadline cuts the token write (store_error) or the hand-off to the queue (provider_error).
-      const cutByDeadline = (stats.suppressedBy.store_error ?? 0) + (stats.suppressedBy.provider_error ?? 0);
+      // The deadline cuts the token write (store_error: nothing sent) or the hand-off to the queue
+      // (provider_error: an aborted SendMessage may still have reached the queue, so that email
+      // can arrive too). Every accepted request is accounted for, and none mailed twice.
+      const storeErrors = stats.suppressedBy.store_error ?? 0;
+      const handOffsCut = stats.suppressedBy.provider_error ?? 0;
       // Seeding sends nothing, so every password_reset delivered came from this run.
       const resetEmails = stats.delivered.password_reset ?? 0;
       const third = Math.floor(rss.length / 3);
@@ -95,13 +98,14 @@ describe.skipIf(!STRESS)('soak', () => {
         ...Object.fromEntries(Object.entries(statuses).map(([s, n]) => [`status${s}`, n])),
         knownAccepted,
         resetEmails,
-        storeErrors: stats.suppressedBy.store_error ?? 0,
-        providerErrors: stats.suppressedBy.provider_error ?? 0,
+        storeErrors,
+        handOffsCut,
         rssMiddleMiB: (middle / 2 ** 20).toFixed(1),
         rssLastMiB: (last / 2 ** 20).toFixed(1),
       });
       expect(fiveHundreds).toEqual([]);
-      expect(resetEmails + cutByDeadline).toBe(knownAccepted);
+      expect(resetEmails + storeErrors).toBeLessThanOrEqual(knownAccepted);
+      expect(resetEmails + storeErrors + handOffsCut).toBeGreaterThanOrEqual(knownAccepted);
       expect(last).toBeLessThan(middle * 1.25);
     } finally {
       await service.stop();
