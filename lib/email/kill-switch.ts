@@ -1,5 +1,6 @@
 import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages';
 
 /**
  * The email kill-switch, an SSM parameter holding {"enabled": boolean, "dryRun": boolean}.

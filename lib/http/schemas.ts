@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages';
 import { TOKEN_MAX_LENGTH } from '../tokens/token';
 
 /**
@@ -6,17 +7,14 @@ import { TOKEN_MAX_LENGTH } from '../tokens/token';
  * and `constructor`. Lengths here only bound the work; the password policy speaks later.
  */
 export const requestResetBody = z.strictObject({
-  email: z.string().trim().min(3).max(254).pipe(z.email()),
+  email: z.pipe(z.string().check(z.trim(), z.minLength(3), z.maxLength(254)), z.email()),
 });
 
 export const confirmResetBody = z.strictObject({
   // Any string up to the issued length reaches the use case, which answers
   // invalid_or_expired_token for everything it could not have issued.
-  token: z
-    .string()
-    .min(1)
-    .max(TOKEN_MAX_LENGTH * 2),
-  newPassword: z.string().min(1).max(256),
+  token: z.string().check(z.minLength(1), z.maxLength(TOKEN_MAX_LENGTH * 2)),
+  newPassword: z.string().check(z.minLength(1), z.maxLength(256)),
 });
 
 export type RequestResetBody = z.infer<typeof requestResetBody>;
