@@ -273,15 +273,25 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     },
   });
   if (values.parts) {
-    for (const row of await runParts())
-      console.log(
-        `${row.part}: ${(row.bytes / 1024).toFixed(0)} KiB, +${row.importMinusBaselineMs.toFixed(1)} ms`,
-      );
+    const load = loadavg()[0] ?? 0;
+    const parts = await runParts();
+    const markdown = [
+      `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench:cold-start -- --parts${values.readme ? ' --readme' : ''}\`, medians of ${RUNS} runs interleaved with \`node -e 0\`; load average (1 min) ${load.toFixed(2)} at the start, ${(loadavg()[0] ?? 0).toFixed(2)} at the end.`,
+      '',
+      '| part, alone | size | import over `node -e 0` |',
+      '| --- | --- | --- |',
+      ...parts.map(
+        (row) =>
+          `| ${row.part} | ${(row.bytes / 1024).toFixed(0)} KiB | +${row.importMinusBaselineMs.toFixed(1)} ms |`,
+      ),
+    ].join('\n');
+    console.log(markdown);
+    if (values.readme) replaceReadmeBlock('coldstart-parts', markdown);
     process.exit(0);
   }
   const result = await runBudget(values.before);
-  const command = `npm run bench:cold-start -- ${values.before ? `--before ${values.before} ` : ''}--readme`;
-  const markdown = budgetMarkdown(result, command.replace(/ --readme$/, values.readme ? ' --readme' : ''));
+  const flags = [values.before ? `--before ${values.before}` : '', values.readme ? '--readme' : ''];
+  const markdown = budgetMarkdown(result, `npm run bench:cold-start -- ${flags.join(' ').trim()}`);
   console.log(markdown);
   if (values.readme) replaceReadmeBlock('coldstart', markdown);
 }
