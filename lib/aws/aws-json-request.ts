@@ -91,8 +91,9 @@ export function createAwsJsonCall(target: AwsJsonService, options: AwsJsonOption
     });
     const { response } = await handler.handle((await signer.sign(request)) as HttpRequest);
     const text = Buffer.from(await streamCollector(response.body)).toString('utf8');
-    const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-    if (response.statusCode >= 200 && response.statusCode < 300) return parsed;
+    if (response.statusCode >= 200 && response.statusCode < 300) return text ? JSON.parse(text) : {};
+    // An error body may not be JSON at all (a proxy's 502 page): the status still names it.
+    const parsed = parseObject(text);
     // `__type` is "ParameterNotFound" or "com.amazonaws.ssm#ParameterNotFound".
     const type = String(
       parsed.__type ?? response.headers['x-amzn-errortype'] ?? `Http${response.statusCode}`,
@@ -113,6 +114,15 @@ export function createAwsJsonCall(target: AwsJsonService, options: AwsJsonOption
       }
     }
   };
+}
+
+function parseObject(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 /** Throttling, 5xx and network failures are worth one more try; a 4xx answer is not. */

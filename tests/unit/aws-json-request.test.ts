@@ -33,6 +33,8 @@ afterEach(() => {
 /** A loopback service that answers each call with the next answer and records what it got. */
 async function service(...answers: Answer[]) {
   const received: Received[] = [];
+  server?.closeAllConnections();
+  server?.close();
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -45,7 +47,7 @@ async function service(...answers: Answer[]) {
       const answer = answers[Math.min(received.length, answers.length) - 1] ?? { status: 500, body: {} };
       if (answer === 'hang') return;
       res.writeHead(answer.status, { 'Content-Type': 'application/x-amz-json-1.1' });
-      res.end(JSON.stringify(answer.body));
+      res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
     });
   });
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
@@ -138,9 +140,9 @@ describe('signed AWS JSON calls', () => {
     await expect(call('GetParameter', { Name: '/x' })).resolves.toEqual({ Parameter: { Value: 'v' } });
     expect(received).toHaveLength(2);
 
-    const failing = await service({ status: 503, body: {} });
+    const failing = await service({ status: 502, body: '<html>Bad Gateway</html>' });
     const failingCall = createAwsJsonCall(SSM, { ...options, env: failing.env });
-    await expect(failingCall('GetParameter', { Name: '/x' })).rejects.toMatchObject({ name: 'Http503' });
+    await expect(failingCall('GetParameter', { Name: '/x' })).rejects.toMatchObject({ name: 'Http502' });
     expect(failing.received).toHaveLength(2);
   });
 
