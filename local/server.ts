@@ -6,6 +6,7 @@ import * as z from 'zod';
 import { type Config, loadConfig } from '../lib/config';
 import { mockEmailProvider } from '../lib/email/mock-provider';
 import { EmailDeliveryError } from '../lib/errors';
+import { buildOpenApiDocument } from '../lib/http/openapi';
 import { problemResponse } from '../lib/http/problem';
 import { lambdaContext, toApiGatewayEvent, writeResult } from './api-gateway';
 import { type DynamoDbLocal, LOCAL_AWS_ENV, startDynamoDbLocal } from './dynamodb-local';
@@ -281,6 +282,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       };
       const key = `${req.method} ${path}`;
       if (key === 'GET /__local/outbox') return json(200, mailbox.outbox());
+      // The OpenAPI document, built from the code this server runs (docs/openapi.json is its checked-in copy).
+      if (key === 'GET /__local/openapi.json') return json(200, buildOpenApiDocument());
       if (key === 'GET /__local/events' && passwordEvents) return json(200, passwordEvents.bus.events());
       if (key === 'POST /__local/users') {
         const input = parse(credentials);

@@ -19,6 +19,7 @@ Password reset service running on ${server.url}
   POST ${ROUTES.request}   {"email"}
   POST ${ROUTES.confirm}   {"token","newPassword"}
 Local only: GET /__local/outbox, POST /__local/users, POST /__local/login, PUT /__local/kill-switch
+OpenAPI 3.1 document: ${server.url}/__local/openapi.json (checked in as docs/openapi.json)
 Reset pages: ${server.url}${PAGE_ROUTES.forgotPassword}; the emailed link opens ${server.url}${PAGE_ROUTES.resetPassword}
 Demo user: ${DEMO_USER.email} / "${DEMO_USER.password}"
 PasswordChanged events: ${server.passwordEvents ? `GET /__local/events (EventBridge stand-in, bus ${server.passwordEvents.bus.eventBusName})` : 'off'}

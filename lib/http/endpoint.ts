@@ -22,6 +22,17 @@ export interface RequestMeta {
   deadline: number;
 }
 
+/** The security headers every answer carries; the OpenAPI document derives its header values from these. */
+export const SECURITY_HEADERS_OPTIONS = {
+  contentSecurityPolicy: { 'default-src': "'none'", 'frame-ancestors': "'none'", 'report-to': '' },
+  reportTo: false,
+  // A JSON API renders no document, so the long feature list would be noise.
+  permissionsPolicy: false,
+} as const;
+
+/** Reset answers must never be cached by a browser, proxy or CDN. */
+export const NO_STORE_HEADERS = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
+
 /** The early-timeout answer fires this long before Lambda would kill the invocation. */
 const EARLY_TIMEOUT_MS = 1_000;
 
@@ -57,14 +68,7 @@ export function createEndpoint<S extends z.ZodMiniType>(options: EndpointOptions
     .use(httpErrorHandler({ logger: false }))
     .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(
-      httpSecurityHeaders({
-        contentSecurityPolicy: { 'default-src': "'none'", 'frame-ancestors': "'none'", 'report-to': '' },
-        reportTo: false,
-        // A JSON API renders no document, so the long feature list would be noise.
-        permissionsPolicy: false,
-      }),
-    )
+    .use(httpSecurityHeaders(SECURITY_HEADERS_OPTIONS))
     .use(noStore())
     .use(problemDetails(logger, metrics))
     .use(trustedClientIp(options.originVerifySecret))
@@ -138,11 +142,7 @@ function problemDetails(
 function noStore(): MiddlewareObj<Event, APIGatewayProxyStructuredResultV2> {
   const apply = (request: { response?: APIGatewayProxyStructuredResultV2 | null }) => {
     if (!request.response) return;
-    request.response.headers = {
-      ...request.response.headers,
-      'Cache-Control': 'no-store',
-      Pragma: 'no-cache',
-    };
+    request.response.headers = { ...request.response.headers, ...NO_STORE_HEADERS };
   };
   return { after: apply, onError: apply };
 }

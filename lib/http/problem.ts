@@ -25,6 +25,9 @@ const CATALOG = {
 
 export type ProblemCode = keyof typeof CATALOG;
 
+/** Every code the service can answer with, in catalog order (the OpenAPI document's `code` enums). */
+export const PROBLEM_CODES = Object.keys(CATALOG) as ProblemCode[];
+
 /** Seconds a client should wait after a 503, before trying again. */
 const UNAVAILABLE_RETRY_SECONDS = 5;
 

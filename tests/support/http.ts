@@ -1,5 +1,6 @@
 import { inject } from 'vitest';
 import { type LocalServer, ROUTES, startLocalServer } from '../../local/server';
+import { expectMatchesContract } from './contract';
 import { testEnv } from './deps';
 
 export { ROUTES };
@@ -16,9 +17,14 @@ export async function send(
   baseUrl: string,
   path: string,
   body: unknown,
-  options: { method?: string; contentType?: string | null; signal?: AbortSignal } = {},
+  options: {
+    method?: string;
+    contentType?: string | null;
+    signal?: AbortSignal;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<HttpResult> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...options.headers };
   const contentType = options.contentType === undefined ? 'application/json' : options.contentType;
   if (contentType !== null) headers['content-type'] = contentType;
   const payload =
@@ -34,24 +40,33 @@ export async function send(
     signal: options.signal ?? AbortSignal.timeout(15_000),
   });
   const text = await response.text();
-  return {
+  const result: HttpResult = {
     status: response.status,
     headers: Object.fromEntries(response.headers.entries()),
     text,
     json: () => JSON.parse(text),
   };
+  // Every answer of a documented operation must match docs/openapi.json: status, headers and body.
+  expectMatchesContract(options.method ?? 'POST', new URL(path, baseUrl).pathname, result);
+  return result;
 }
 
 /**
  * The local server on the shared DynamoDB Local, with fresh tables and a short response floor.
  * Its emailed links open its own reset page (startLocalServer's default), not the example domain.
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<LocalServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { dynamoEndpoint?: string } = {},
+): Promise<LocalServer> {
   const { RESET_LINK_TEMPLATE: _exampleDomain, ...base } = testEnv({
     REQUEST_RESPONSE_FLOOR_MS: '20',
     KILL_SWITCH_CACHE_SECONDS: '1',
   });
-  return startLocalServer({ dynamoEndpoint: inject('dynamoEndpoint'), env: { ...base, ...env } });
+  return startLocalServer({
+    dynamoEndpoint: options.dynamoEndpoint ?? inject('dynamoEndpoint'),
+    env: { ...base, ...env },
+  });
 }
 
 /** Headers minus the ones that legitimately differ per response. */
