@@ -3,6 +3,7 @@ import { ROUTES } from '../local/server';
 import { machine, ms, replaceReadmeBlock, table, writeResult } from './report';
 import { LIFTED_LIMITS, startServiceProcess } from './service-process';
 import { kolmogorovSmirnov, mannWhitneyU, median, percentile } from './stats';
+import { codeTimingMarkdown, printCodeTiming, runCodeTimingBench } from './timing-code';
 
 /**
  * `npm run bench:timing`: does the request endpoint's response time reveal whether an account
@@ -162,4 +163,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   printTiming(result);
   console.log(`written to ${writeResult('timing', result)} in ${result.elapsedSeconds.toFixed(0)} s`);
   if (values.readme) replaceReadmeBlock('timing', timingMarkdown(result));
+  // Code mode (issue 13): confirm on a phantom flow against a real flow with a wrong code.
+  const code = await runCodeTimingBench({ perGroup, concurrency });
+  printCodeTiming(code);
+  console.log(`written to ${writeResult('timing-code', code)}`);
+  if (values.readme) replaceReadmeBlock('timing-code', codeTimingMarkdown(code));
 }

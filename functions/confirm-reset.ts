@@ -9,8 +9,8 @@ import { createBreachCheckFor, createRuntime } from '../lib/runtime';
 import { resolveSecretSettings } from '../lib/secrets';
 
 /**
- * POST /api/auth/password-reset/confirm {token, newPassword}: sets the password and consumes
- * the token. It never signs the user in: no cookie, no session, no auth token in the answer.
+ * POST /api/auth/password-reset/confirm {token, newPassword} or {flowId, code, newPassword}:
+ * sets the password and consumes the link or code. It never signs the user in: no cookie, no session, no auth token in the answer.
  */
 // Secrets (the account-key salt, the origin secret) are read once per container, at cold start.
 const runtime = createRuntime(loadConfig(await resolveSecretSettings(process.env)));
@@ -26,8 +26,8 @@ export const handler = createEndpoint({
   logger: runtime.logger,
   metrics: runtime.metrics,
   originVerifySecret: runtime.config.originVerifySecret,
-  handle: async ({ token, newPassword }, meta) => {
-    const result = await confirmReset({ token, newPassword, ...meta }, deps);
+  handle: async (body, meta) => {
+    const result = await confirmReset({ ...body, ...meta }, deps);
     switch (result.status) {
       case 'completed':
         return {
@@ -37,6 +37,8 @@ export const handler = createEndpoint({
         };
       case 'invalid_token':
         return problemResponse('invalid_or_expired_token');
+      case 'invalid_code':
+        return problemResponse('invalid_or_expired_code');
       case 'weak_password':
         return problemResponse('weak_password', { violations: result.violations });
       case 'rate_limited':

@@ -2,14 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRICS } from '../lib/audit';
 import { loadConfig } from '../lib/config';
-import { RateLimitedError } from '../lib/errors';
+import { RateLimitedError, RequestError } from '../lib/errors';
 import { createEndpoint } from '../lib/http/endpoint';
-import { REQUEST_ACCEPTED_BODY, requestResetBody } from '../lib/http/schemas';
+import { codeRequestedBody, REQUEST_ACCEPTED_BODY, requestResetBody } from '../lib/http/schemas';
 import { type RequestResetDeps, requestReset } from '../lib/request-reset';
 import { createRuntime } from '../lib/runtime';
 import { resolveSecretSettings } from '../lib/secrets';
 
-/** POST /api/auth/password-reset/request {email}: always the same 200 unless the caller's IP is over its limit. */
+/**
+ * POST /api/auth/password-reset/request {email, method?}: always the same 200 unless the caller's
+ * IP is over its limit (a code request's 200 also carries the flowId every request gets).
+ */
 // Secrets (the account-key salt, the origin secret) are read once per container, at cold start.
 const runtime = createRuntime(loadConfig(await resolveSecretSettings(process.env)));
 const { logger, metrics } = runtime;
@@ -28,9 +31,14 @@ export const handler = createEndpoint({
   logger,
   metrics,
   originVerifySecret: runtime.config.originVerifySecret,
-  handle: async ({ email }, meta) => {
-    const result = await requestReset({ email, ...meta }, deps);
+  handle: async ({ email, method }, meta) => {
+    const result = await requestReset({ email, method, ...meta }, deps);
+    if (result.status === 'method_not_enabled')
+      throw new RequestError(400, 'invalid_request', 'Reset method not enabled', [
+        { path: 'method', message: `must be one of: ${runtime.config.resetMethods.join(', ')}` },
+      ]);
     if (result.status === 'rate_limited') throw new RateLimitedError(result.retryAfterSeconds);
-    return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: REQUEST_ACCEPTED_BODY };
+    const body = result.flowId === undefined ? REQUEST_ACCEPTED_BODY : codeRequestedBody(result.flowId);
+    return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body };
   },
 });

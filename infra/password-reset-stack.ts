@@ -74,15 +74,18 @@ const READABLE_USER_ATTRIBUTES = [USERS_TABLE.partitionKey, USERS_TABLE.emailAtt
 /** The token-table item kinds (partition key prefixes, see lib/) each function may touch, per action. */
 const TOKEN_ITEM_ACCESS = {
   request: [
-    { sid: 'WriteTokens', actions: ['dynamodb:PutItem'], prefixes: ['token', 'active'] },
+    // flow#: code flows (issue 13), real ones with the active pointer and phantom ones alone.
+    { sid: 'WriteTokens', actions: ['dynamodb:PutItem'], prefixes: ['token', 'active', 'flow'] },
     { sid: 'CountRequests', actions: ['dynamodb:UpdateItem'], prefixes: ['rate'] },
   ],
   confirm: [
-    { sid: 'ReadTokens', actions: ['dynamodb:GetItem'], prefixes: ['token'] },
-    // The claim before bcrypt, and its release, are conditional updates of the token item.
-    { sid: 'ClaimTokens', actions: ['dynamodb:UpdateItem'], prefixes: ['token'] },
+    // A refused code charge reads its flow once, for the audit reason.
+    { sid: 'ReadTokens', actions: ['dynamodb:GetItem'], prefixes: ['token', 'flow'] },
+    // The claim before bcrypt and its release are conditional updates of the token or flow item;
+    // so are a code's attempt charge and its refund.
+    { sid: 'ClaimTokens', actions: ['dynamodb:UpdateItem'], prefixes: ['token', 'flow'] },
     { sid: 'ReadActivePointers', actions: ['dynamodb:BatchGetItem'], prefixes: ['active'] },
-    { sid: 'ConsumeTokens', actions: ['dynamodb:DeleteItem'], prefixes: ['token', 'active'] },
+    { sid: 'ConsumeTokens', actions: ['dynamodb:DeleteItem'], prefixes: ['token', 'active', 'flow'] },
     { sid: 'CountConfirms', actions: ['dynamodb:UpdateItem'], prefixes: ['rate'] },
   ],
 } as const;

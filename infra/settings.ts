@@ -46,6 +46,12 @@ export const RUNTIME_CONTEXT_KEYS = {
   rateLimitRequestAccountTotal: 'RATE_LIMIT_REQUEST_ACCOUNT_TOTAL',
   rateLimitConfirmIp: 'RATE_LIMIT_CONFIRM_IP',
   rateLimitConfirmFailuresIp: 'RATE_LIMIT_CONFIRM_FAILURES_IP',
+  // Code mode (issue 13).
+  resetMethods: 'RESET_METHODS',
+  resetCodeLength: 'RESET_CODE_LENGTH',
+  resetCodeTtlMinutes: 'RESET_CODE_TTL_MINUTES',
+  resetCodeMaxAttempts: 'RESET_CODE_MAX_ATTEMPTS',
+  rateLimitCodeFailuresAccount: 'RATE_LIMIT_CODE_FAILURES_ACCOUNT',
 } as const satisfies Record<string, string>;
 
 const runtimeKeys = Object.fromEntries(

@@ -27,7 +27,21 @@ export type AuditEvent =
       reason: 'invalid_or_expired_token' | 'weak_password' | 'rate_limited';
       detail?: string;
     }
-  | { event: 'password_changed_notice'; delivered: boolean; reason?: string };
+  | { event: 'password_changed_notice'; delivered: boolean; reason?: string }
+  // Code mode (issue 13): the reason stays in the log and the metric, never in the answer.
+  | { event: 'code_issued' }
+  | { event: 'code_rejected'; reason: CodeRejectReason }
+  | { event: 'code_budget_exhausted'; reason: 'flow' | 'account' };
+
+export type CodeRejectReason =
+  | 'unknown_flow'
+  | 'expired'
+  | 'wrong_code'
+  | 'superseded'
+  | 'no_user'
+  | 'credentials_changed'
+  | 'claimed_by_another'
+  | 'already_used';
 
 export interface AuditContext {
   requestId: string;
@@ -64,6 +78,9 @@ const METRIC_NAME: Record<AuditEvent['event'], string> = {
   reset_completed: METRICS.resetCompleted,
   reset_rejected: METRICS.resetRejected,
   password_changed_notice: 'PasswordChangedNotice',
+  code_issued: 'CodeIssued',
+  code_rejected: 'CodeRejected',
+  code_budget_exhausted: 'CodeBudgetExhausted',
 };
 
 export function createAudit(logger: Logger, metrics: Metrics): Audit {

@@ -77,7 +77,38 @@ const linkTemplate = z.string().check(
 
 const secretArn = z.string().check(z.startsWith('arn:', 'must be a Secrets Manager secret ARN'));
 
+// Code (OTP) mode (issue 13). New zod code in the functional style (works with zod and zod/mini).
+export const RESET_METHOD_NAMES = ['link', 'code'] as const;
+export type ResetMethod = (typeof RESET_METHOD_NAMES)[number];
+
+/** "link", "code", "link,code" or "code,link": the first one is the default method. */
+const resetMethods = z.pipe(
+  z.string(),
+  z.transform((value: string, ctx): ResetMethod[] => {
+    const methods = value.split(',').map((method) => method.trim());
+    const valid = methods.every((method) => (RESET_METHOD_NAMES as readonly string[]).includes(method));
+    if (!valid || new Set(methods).size !== methods.length) {
+      ctx.issues.push({ code: 'custom', message: 'must be link, code, or link,code', input: value });
+      return z.NEVER;
+    }
+    return methods as ResetMethod[];
+  }),
+);
+const boundedInt = (min: number, max: number, fallback: number) =>
+  z._default(z.pipe(z.coerce.number(), z.int().check(z.gte(min), z.lte(max))), fallback);
+
+const codeSettings = {
+  RESET_METHODS: z._default(resetMethods, ['link'] as ResetMethod[]),
+  RESET_CODE_LENGTH: boundedInt(6, 10, 8),
+  // ASVS 5.0 6.5.5: an out-of-band code lives at most 10 minutes by default; never more than 15.
+  RESET_CODE_TTL_MINUTES: boundedInt(1, 15, 10),
+  RESET_CODE_MAX_ATTEMPTS: boundedInt(1, 10, 5),
+  // Failed codes per account, over every flow and network: a fresh code does not reset it.
+  RATE_LIMIT_CODE_FAILURES_ACCOUNT: z._default(rateRules, [{ limit: 10, windowSeconds: 86_400 }]),
+};
+
 const schema = z.object({
+  ...codeSettings,
   TOKEN_TABLE_NAME: z.string().check(z.minLength(3)),
   USERS_TABLE_NAME: z.string().check(z.minLength(3)),
   USERS_EMAIL_INDEX_NAME: z._default(z.string().check(z.minLength(3)), 'email-index'),
@@ -169,6 +200,9 @@ export type Config = {
     contextWords: string[];
   };
   breachCheck: { mode: 'off' | 'hibp'; baseUrl: string; timeoutMs: number };
+  /** Enabled reset methods; the first is the default when a request names none. */
+  resetMethods: ResetMethod[];
+  codes: { length: number; ttlMinutes: number; maxAttempts: number };
   rateLimits: {
     requestPerIp: RateRule[];
     requestPerAccount: RateRule[];
@@ -176,6 +210,8 @@ export type Config = {
     requestPerAccountTotal: RateRule[];
     confirmPerIp: RateRule[];
     confirmFailuresPerIp: RateRule[];
+    /** Failed codes per account (HMAC of the address), across flows: new flows do not reset it. */
+    codeFailuresPerAccount: RateRule[];
   };
   requestResponseFloorMs: number;
   accountKeySalt: string;
@@ -277,12 +313,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       baseUrl: e.PASSWORD_BREACH_CHECK_URL,
       timeoutMs: e.PASSWORD_BREACH_CHECK_TIMEOUT_MS,
     },
+    resetMethods: e.RESET_METHODS,
+    codes: {
+      length: e.RESET_CODE_LENGTH,
+      ttlMinutes: e.RESET_CODE_TTL_MINUTES,
+      maxAttempts: e.RESET_CODE_MAX_ATTEMPTS,
+    },
     rateLimits: {
       requestPerIp: e.RATE_LIMIT_REQUEST_IP,
       requestPerAccount: e.RATE_LIMIT_REQUEST_ACCOUNT,
       requestPerAccountTotal: e.RATE_LIMIT_REQUEST_ACCOUNT_TOTAL,
       confirmPerIp: e.RATE_LIMIT_CONFIRM_IP,
       confirmFailuresPerIp: e.RATE_LIMIT_CONFIRM_FAILURES_IP,
+      codeFailuresPerAccount: e.RATE_LIMIT_CODE_FAILURES_ACCOUNT,
     },
     requestResponseFloorMs: e.REQUEST_RESPONSE_FLOOR_MS,
     accountKeySalt: e.ACCOUNT_KEY_SALT,

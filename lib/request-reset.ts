@@ -1,7 +1,9 @@
 import type { Audit, AuditContext } from './audit';
 import type { Clock } from './clock';
-import type { Config } from './config';
-import type { KillSwitch } from './email/kill-switch';
+import { type CodeHasher, flowKey, generateCode, newFlowId, phantomCodeHash } from './codes/code';
+import type { FlowStore } from './codes/flow-store';
+import type { Config, ResetMethod } from './config';
+import type { KillSwitch, KillSwitchState } from './email/kill-switch';
 import type { SendEmail } from './email/send-email';
 import type { SuppressionStore } from './email/suppression-store';
 import { ipKey, networkKey } from './limits/network';
@@ -14,6 +16,10 @@ import { normalizeEmail, type UserStore } from './users/user-store';
 export interface RequestResetDeps {
   users: Pick<UserStore, 'findByEmail' | 'readBinding'>;
   tokens: Pick<TokenStore, 'saveActive'>;
+  /** Code mode: phantom flows (a real flow is saved through `tokens`, as the active credential). */
+  flows: Pick<FlowStore, 'savePhantom'>;
+  /** HMAC of a code bound to its flow (lib/codes/code.ts). */
+  hashCode: CodeHasher;
   rateLimiter: Pick<RateLimiter, 'hit' | 'refund'>;
   killSwitch: KillSwitch;
   sendEmail: SendEmail;
@@ -25,19 +31,33 @@ export interface RequestResetDeps {
   random: RandomBytes;
   /** Reports a response that took longer than the floor, which could leak timing. */
   onFloorExceeded: (elapsedMs: number) => void;
-  config: Pick<Config, 'rateLimits' | 'tokenTtlMinutes' | 'resetLinkTemplate' | 'requestResponseFloorMs'>;
+  config: Pick<
+    Config,
+    | 'rateLimits'
+    | 'tokenTtlMinutes'
+    | 'resetLinkTemplate'
+    | 'requestResponseFloorMs'
+    | 'resetMethods'
+    | 'codes'
+  >;
 }
 
 export interface RequestResetInput {
   email: string;
   sourceIp: string;
   requestId: string;
+  /** Absent: the first of RESET_METHODS. */
+  method?: ResetMethod | undefined;
 }
 
-/** What happened, for tests and logs. The HTTP answer is the same 200 for every `accepted` outcome. */
+/**
+ * What happened, for tests and logs. The HTTP answer is the same 200 for every `accepted`
+ * outcome; a code request's answer differs only by its flowId, which every request gets.
+ */
 export type RequestResetResult =
+  | { status: 'method_not_enabled' }
   | { status: 'rate_limited'; retryAfterSeconds: number }
-  | { status: 'accepted'; emailed: boolean };
+  | { status: 'accepted'; emailed: boolean; flowId?: string };
 
 /**
  * The account-dependent work must finish this long before the floor, so the answer still goes
@@ -69,6 +89,9 @@ export async function requestReset(
   input: RequestResetInput,
   deps: RequestResetDeps,
 ): Promise<RequestResetResult> {
+  // Decided by configuration alone, before any work: the same 400 for every address.
+  const method = input.method ?? (deps.config.resetMethods[0] as ResetMethod);
+  if (!deps.config.resetMethods.includes(method)) return { status: 'method_not_enabled' };
   const startedAt = deps.clock.now();
   const context: AuditContext = { requestId: input.requestId, sourceIp: input.sourceIp };
 
@@ -92,22 +115,58 @@ export async function requestReset(
     floor >= MIN_ACCOUNT_WORK_MS + ACCOUNT_WORK_MARGIN_MS
       ? deps.clock.timeout(Math.max(1, floor - ACCOUNT_WORK_MARGIN_MS - (deps.clock.now() - startedAt)))
       : undefined;
-  const emailed = await startResetForAccount(email, input.sourceIp, startedAt, context, deps, signal);
+  // Every code request gets a flowId, known account or not: only its value differs.
+  const flowId = method === 'code' ? newFlowId(deps.random) : undefined;
+  const gate = await gateAccount(email, input.sourceIp, startedAt, context, deps);
+  const emailed =
+    flowId === undefined
+      ? await startResetForAccount(email, gate, startedAt, context, deps, signal)
+      : await startCodeFlow(flowId, email, gate, startedAt, context, deps, signal);
 
   const elapsed = deps.clock.now() - startedAt;
   if (elapsed < floor) await deps.clock.sleep(floor - elapsed);
   else if (floor > 0) deps.onFloorExceeded(elapsed);
-  return { status: 'accepted', emailed };
+  return { status: 'accepted', emailed, ...(flowId === undefined ? {} : { flowId }) };
+}
+
+/** An account that may be mailed now, with the one kill-switch state read for this request. */
+interface OpenGate {
+  user: { userId: string; email: string };
+  switchState: Extract<KillSwitchState, 'deliver' | 'dry_run'>;
 }
 
 /**
- * The account-dependent part. The lookup, the per-account counters, the suppression check and
- * the ONE kill-switch read run for every address, known or not, so the calls made are the same
- * on both branches. That one switch state decides both the token write and the send.
+ * The lookup, the per-account counters, the suppression check and the ONE kill-switch read run
+ * for every address, known or not, so the calls made are the same on both branches. That one
+ * switch state decides both the credential write and the send.
  */
-async function startResetForAccount(
+async function gateAccount(
   email: string,
   sourceIp: string,
+  now: number,
+  context: AuditContext,
+  deps: RequestResetDeps,
+): Promise<OpenGate | SuppressReason> {
+  const accountKey = context.accountKey as string;
+  // An outage here fails every address alike (a 503), so it reveals nothing.
+  const [user, accountAllowed, switchState, suppressed] = await Promise.all([
+    deps.users.findByEmail(email),
+    hitAccountLimits(accountKey, sourceIp, now, deps),
+    deps.killSwitch.read(),
+    deps.suppressions.isSuppressed(accountKey, now),
+  ]);
+  if (!user) return 'unknown_account';
+  if (!accountAllowed) return 'throttled';
+  if (suppressed) return 'suppressed_address';
+  if (switchState === 'disabled') return 'kill_switch';
+  if (switchState === 'unavailable') return 'ssm_unavailable';
+  return { user, switchState };
+}
+
+/** The link path: a token, the active pointer moved to it, and the link emailed. */
+async function startResetForAccount(
+  email: string,
+  gate: OpenGate | SuppressReason,
   now: number,
   context: AuditContext,
   deps: RequestResetDeps,
@@ -118,18 +177,8 @@ async function startResetForAccount(
     deps.audit({ event: 'reset_email_suppressed', reason }, context);
     return false;
   };
-  // An outage here fails every address alike (a 503), so it reveals nothing.
-  const [user, accountAllowed, switchState, suppressed] = await Promise.all([
-    deps.users.findByEmail(email),
-    hitAccountLimits(accountKey, sourceIp, now, deps),
-    deps.killSwitch.read(),
-    deps.suppressions.isSuppressed(accountKey, now),
-  ]);
-  if (!user) return suppress('unknown_account');
-  if (!accountAllowed) return suppress('throttled');
-  if (suppressed) return suppress('suppressed_address');
-  if (switchState === 'disabled') return suppress('kill_switch');
-  if (switchState === 'unavailable') return suppress('ssm_unavailable');
+  if (typeof gate === 'string') return suppress(gate);
+  const { user, switchState } = gate;
 
   const token = issueToken(deps.random);
   const expiresAt = now + deps.config.tokenTtlMinutes * 60_000;
@@ -178,6 +227,88 @@ async function startResetForAccount(
     return true;
   }
   return suppress(outcome.reason);
+}
+
+/**
+ * The code path. One flow item per request, known account or not: an address that gets no code
+ * (unknown, throttled, suppressed, the kill-switch, a dry run) gets a phantom flow whose stored
+ * HMAC no code matches, so confirm does the same work on it, in the same time, with the same
+ * answer as on a real flow with a wrong code. A real flow becomes the account's one active
+ * credential, superseding any link or code sent before.
+ */
+async function startCodeFlow(
+  flowId: string,
+  email: string,
+  gate: OpenGate | SuppressReason,
+  now: number,
+  context: AuditContext,
+  deps: RequestResetDeps,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  const emailKey = context.accountKey as string;
+  const key = flowKey(flowId);
+  const { ttlMinutes, length } = deps.config.codes;
+  const expiresAt = now + ttlMinutes * 60_000;
+  const phantom = async (reason: SuppressReason) => {
+    try {
+      await deps.flows.savePhantom(
+        { flowKey: key, codeHash: phantomCodeHash(deps.random), emailKey, expiresAt },
+        now,
+        signal,
+      );
+    } catch {
+      // The flowId then names no item: confirm answers the same 400 for it.
+    }
+    deps.audit({ event: 'reset_email_suppressed', reason }, context);
+    return false;
+  };
+  if (typeof gate === 'string') return phantom(gate);
+  const { user, switchState } = gate;
+
+  const code = generateCode(deps.random, length);
+  const message = {
+    to: user.email,
+    template: 'password_reset_code' as const,
+    data: { code, expiresAt: new Date(expiresAt), expiresInMinutes: ttlMinutes },
+    secrets: [code],
+    switchState,
+    ...(signal ? { signal } : {}),
+  };
+  // Dry run, as for links: the email is rendered and logged redacted, and no credential moves.
+  if (switchState === 'dry_run') {
+    await deps.sendEmail(message);
+    return phantom('dry_run');
+  }
+
+  try {
+    const binding = await deps.users.readBinding(user.userId, signal);
+    if (!binding || normalizeEmail(binding.email) !== email) return phantom('unknown_account');
+    await deps.tokens.saveActive(
+      {
+        kind: 'flow',
+        selector: key,
+        userId: user.userId,
+        verifierHash: deps.hashCode(flowId, code),
+        expiresAt,
+        emailKey,
+        credentialVersion: binding.credentialVersion,
+      },
+      now,
+      signal,
+    );
+  } catch {
+    deps.audit({ event: 'reset_email_suppressed', reason: 'store_error' }, context);
+    return false;
+  }
+  deps.audit({ event: 'code_issued' }, context);
+
+  const outcome = await deps.sendEmail(message);
+  if (outcome.delivered) {
+    deps.audit({ event: 'reset_email_sent' }, context);
+    return true;
+  }
+  deps.audit({ event: 'reset_email_suppressed', reason: outcome.reason }, context);
+  return false;
 }
 
 /**

@@ -4,6 +4,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { createAudit, METRIC_NAMESPACE, METRICS } from './audit';
 import { SsmParameterProvider } from './aws/parameter-providers';
 import { systemClock } from './clock';
+import { createCodeHasher } from './codes/code';
+import { FlowStore } from './codes/flow-store';
 import { type Config, requireSetting } from './config';
 import { createDocumentClient } from './dynamo';
 import { EmailQueue } from './email/email-queue';
@@ -50,6 +52,9 @@ export function createRuntime(config: Config) {
     pseudonymize: createPseudonymizer(config.accountKeySalt),
     rateLimiter: new RateLimiter(client, config.tokenTableName),
     tokens: new TokenStore(client, config.tokenTableName, config.usersTableName),
+    flows: new FlowStore(client, config.tokenTableName),
+    // Code mode: a key derived from the same deployment secret, for another purpose.
+    hashCode: createCodeHasher(config.accountKeySalt),
     users: new UserStore(client, config.usersTableName, config.usersEmailIndexName),
     suppressions: new SuppressionStore(client, config.tokenTableName),
     clock: systemClock,

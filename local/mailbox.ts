@@ -12,6 +12,8 @@ export interface MailboxEntry {
   html: string;
   /** The reset link as found in the received text. */
   link?: string;
+  /** A code email's one-time code, as found in the received text. */
+  code?: string;
   provider: 'mock' | 'ses' | 'smtp';
 }
 
@@ -25,9 +27,10 @@ export class LocalMailbox {
     private readonly capacity = 1_000,
   ) {}
 
-  record(entry: Omit<MailboxEntry, 'link'>): void {
+  record(entry: Omit<MailboxEntry, 'link' | 'code'>): void {
     const link = findLink(entry.text, this.linkPrefix);
-    const full: MailboxEntry = { ...entry, ...(link ? { link } : {}) };
+    const code = /^Reset code: ([0-9]{6,10})$/m.exec(entry.text)?.[1];
+    const full: MailboxEntry = { ...entry, ...(link ? { link } : {}), ...(code ? { code } : {}) };
     this.entries.push(full);
     if (this.entries.length > this.capacity) this.entries.shift();
     for (const listener of this.listeners) listener(full);

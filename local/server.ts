@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import * as z from 'zod';
 import { type Config, loadConfig } from '../lib/config';
 import { mockEmailProvider } from '../lib/email/mock-provider';
 import { EmailDeliveryError } from '../lib/errors';
 import { buildOpenApiDocument } from '../lib/http/openapi';
 import { problemResponse } from '../lib/http/problem';
+import { TOKEN_TABLE } from '../lib/table-schema';
+import { credentialKey, TokenStore } from '../lib/tokens/token-store';
+import { UserStore } from '../lib/users/user-store';
 import { lambdaContext, toApiGatewayEvent, writeResult } from './api-gateway';
 import { type DynamoDbLocal, LOCAL_AWS_ENV, startDynamoDbLocal } from './dynamodb-local';
 import { type EventSourceMapping, startEventSourceMapping } from './event-source-mapping';
@@ -70,6 +74,8 @@ export interface LocalServerOptions {
   /** Print each delivered email to the console (npm start does). */
   printEmails?: boolean;
   killSwitch?: { enabled: boolean; dryRun: boolean };
+  /** Run the request path before listening (default true); see primeRequestPath. */
+  prime?: boolean;
 }
 
 export interface LocalServer {
@@ -328,6 +334,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       });
     });
     server.keepAliveTimeout = 5_000;
+    if (options.prime ?? true) await primeRequestPath(requestHandler, documentClient, config);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => resolve());
@@ -369,6 +376,54 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     await dynamo?.stop();
     throw error;
   }
+}
+
+/**
+ * A fresh process is slow on its first requests: DynamoDB Local's JVM has not compiled its
+ * paths yet and the SDK loads parts lazily. The request path aborts account work at floor − 30 ms
+ * (store_error), so the first reset after `npm start` could send nothing. Like a Lambda priming
+ * step, run the request path before listening, for an address that cannot have an account
+ * (RFC 2606 `.invalid`) from a documentation-only address (RFC 5737), so no real client's limits move.
+ */
+export const PRIMING_SOURCE_IP = '192.0.2.1';
+async function primeRequestPath(
+  handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>,
+  client: DynamoDBDocumentClient,
+  config: Config,
+): Promise<void> {
+  // The path every address takes: per-IP and account counters, the lookup, the kill-switch.
+  for (const method of config.resetMethods) {
+    for (let round = 0; round < 2; round++) {
+      const body = Buffer.from(JSON.stringify({ email: `priming-${round}@example.invalid`, method }));
+      const req = {
+        url: ROUTES.request,
+        method: 'POST',
+        httpVersion: '1.1',
+        headers: { host: '127.0.0.1', 'content-type': 'application/json', 'user-agent': 'local-priming' },
+        socket: { remoteAddress: PRIMING_SOURCE_IP },
+      } as unknown as IncomingMessage;
+      await handler(toApiGatewayEvent(req, body), lambdaContext('password-reset-request'));
+    }
+  }
+  // The known-account work, through the same stores, on items no account owns; then removed.
+  const users = new UserStore(client, config.usersTableName, config.usersEmailIndexName);
+  const tokens = new TokenStore(client, config.tokenTableName, config.usersTableName);
+  const userId = `priming-${randomBytes(8).toString('hex')}`;
+  const selector = randomBytes(16).toString('base64url');
+  await users.readBinding(userId);
+  await tokens.saveActive(
+    {
+      selector,
+      userId,
+      verifierHash: 'priming',
+      expiresAt: Date.now() + 60_000,
+      emailKey: 'priming',
+      credentialVersion: 0,
+    },
+    Date.now(),
+  );
+  for (const Key of [credentialKey(selector), { [TOKEN_TABLE.partitionKey]: `active#${userId}` }])
+    await client.send(new DeleteCommand({ TableName: config.tokenTableName, Key }));
 }
 
 /** The local mailbox. This is not the service's log stream, which never holds a link. */

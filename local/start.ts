@@ -21,6 +21,7 @@ Password reset service running on ${server.url}
 Local only: GET /__local/outbox, POST /__local/users, POST /__local/login, PUT /__local/kill-switch
 OpenAPI 3.1 document: ${server.url}/__local/openapi.json (checked in as docs/openapi.json)
 Reset pages: ${server.url}${PAGE_ROUTES.forgotPassword}; the emailed link opens ${server.url}${PAGE_ROUTES.resetPassword}
+Primed: the request path ran twice for priming-N@example.invalid from 192.0.2.1 before listening (the audit lines above)
 Demo user: ${DEMO_USER.email} / "${DEMO_USER.password}"
 PasswordChanged events: ${server.passwordEvents ? `GET /__local/events (EventBridge stand-in, bus ${server.passwordEvents.bus.eventBusName})` : 'off'}
 DynamoDB Local (pid ${server.dynamo?.pid}) at ${server.dynamoEndpoint}, SSM stand-in at ${server.ssm.endpoint}

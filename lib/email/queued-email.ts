@@ -9,7 +9,7 @@ import '../zod-messages';
 export const queuedEmail = z.strictObject({
   id: z.uuid(),
   to: z.string().check(z.minLength(3), z.maxLength(254)),
-  template: z.enum(['password_reset', 'password_changed']),
+  template: z.enum(['password_reset', 'password_reset_code', 'password_changed']),
   subject: z.string().check(z.minLength(1), z.maxLength(998)),
   text: z.string().check(z.minLength(1)),
   html: z.string().check(z.minLength(1)),

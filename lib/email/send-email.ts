@@ -2,15 +2,18 @@ import type { KillSwitch, KillSwitchState } from './kill-switch';
 import type { RenderedEmail } from './templates/escape';
 import { type PasswordChangedData, renderPasswordChanged } from './templates/password-changed';
 import { type PasswordResetData, renderPasswordReset } from './templates/password-reset';
+import { type PasswordResetCodeData, renderPasswordResetCode } from './templates/password-reset-code';
 
 const TEMPLATES = {
   password_reset: renderPasswordReset,
+  password_reset_code: renderPasswordResetCode,
   password_changed: renderPasswordChanged,
 } satisfies Record<string, (data: never) => RenderedEmail>;
 
 export type TemplateName = keyof typeof TEMPLATES;
 interface TemplateData {
   password_reset: PasswordResetData;
+  password_reset_code: PasswordResetCodeData;
   password_changed: PasswordChangedData;
 }
 

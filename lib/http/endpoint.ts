@@ -77,7 +77,7 @@ export function createEndpoint<S extends z.ZodMiniType>(options: EndpointOptions
     .handler(async (event, context) => {
       const parsed = schema.safeParse(event.body);
       if (!parsed.success) {
-        const details = parsed.error.issues.map((issue) => ({
+        const details = fieldIssues(parsed.error.issues).map((issue) => ({
           path: issue.path.map(String).join('.'),
           message: issue.message,
         }));
@@ -90,6 +90,20 @@ export function createEndpoint<S extends z.ZodMiniType>(options: EndpointOptions
       });
     });
   return handler as unknown as HttpHandler;
+}
+
+type Issue = { path: readonly PropertyKey[]; message: string; code?: string; errors?: Issue[][] };
+
+/**
+ * A union body (confirm: a token, or a flowId and code) fails as one `invalid_union` issue; the
+ * client is better served by the fields of the shape it came closest to (the fewest issues).
+ */
+function fieldIssues(issues: readonly Issue[]): Issue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== 'invalid_union' || !issue.errors?.length) return [issue];
+    const closest = issue.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
+    return fieldIssues(closest).map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }));
+  });
 }
 
 /** Refuses oversized bodies and decodes base64 bodies strictly, so invalid UTF-8 is a 400. */

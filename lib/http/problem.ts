@@ -12,6 +12,10 @@ const CATALOG = {
     status: 400,
     title: 'The reset link is invalid or has expired. Request a new one.',
   },
+  invalid_or_expired_code: {
+    status: 400,
+    title: 'The code is invalid or has expired. Request a new one.',
+  },
   forbidden: { status: 403, title: 'Send requests to the service through its public address.' },
   not_found: { status: 404, title: 'There is no such endpoint.' },
   method_not_allowed: { status: 405, title: 'This endpoint accepts POST only.' },

@@ -39,7 +39,8 @@ export interface PolicyViolation {
 }
 
 export interface PasswordContext {
-  email: string;
+  /** Absent before the account is known (a code's first check): the email rule then waits. */
+  email?: string | undefined;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -77,7 +78,7 @@ export function checkPassword(
   if (CONTROL.test(password)) fail('no_control_characters', 'Control characters are not allowed.');
   if (password.replace(INVISIBLE, '') === '' && password !== '')
     fail('not_visible', 'Use visible characters, not only spaces or invisible characters.');
-  if (containsEmail(password, context.email))
+  if (context.email !== undefined && containsEmail(password, context.email))
     fail('not_email', 'Do not use your email address in the password.');
   const spellings = [password.toLowerCase(), ...unleet(password)];
   const contextWord = options.contextWords.some((word) => spellings.some((s) => s.includes(word)));

@@ -18,10 +18,18 @@ import { TOKEN_TABLE, USERS_TABLE } from '../table-schema';
  * - `token#<selector>`: userId, verifierHash, expiresAt (ms), ttl (s), the credentials it is
  *   bound to (emailKey, credentialVersion) and, while a confirm works on it, a claim
  *   (claimOwner, claimExpiresAt);
- * - `active#<userId>`: the selector of the one token that may still be used.
- * A new request moves the `active` pointer, which invalidates every older token at once.
+ * - `flow#<flowKey>`: a code flow (lib/codes), the same fields with the code's HMAC as
+ *   verifierHash, plus the attempts charged so far;
+ * - `active#<userId>`: the one credential that may still be used: a token's selector, or
+ *   `flow#<flowKey>` for a code flow (a selector never holds a `#`).
+ * A new request of either method moves the `active` pointer, which invalidates every older link
+ * and code at once. Claims and the consuming transaction are the same for both kinds.
  */
+export type CredentialKind = 'token' | 'flow';
+
 export interface StoredToken {
+  /** Absent for a link token; 'flow' for a code flow, whose `selector` is its flowKey. */
+  kind?: CredentialKind;
   selector: string;
   userId: string;
   verifierHash: string;
@@ -57,6 +65,7 @@ export interface PasswordChange {
 }
 
 export interface Claim {
+  kind?: CredentialKind;
   selector: string;
   verifierHash: string;
   owner: string;
@@ -67,7 +76,13 @@ export interface Claim {
 
 export type ConsumeOutcome = 'consumed' | 'token_rejected';
 
-const tokenKey = (selector: string) => ({ [TOKEN_TABLE.partitionKey]: `token#${selector}` });
+/** The item key of a token or code flow. */
+export const credentialKey = (selector: string, kind: CredentialKind = 'token') => ({
+  [TOKEN_TABLE.partitionKey]: `${kind}#${selector}`,
+});
+/** What `active#<userId>` holds while this credential is the user's newest. */
+export const pointerValue = (selector: string, kind: CredentialKind = 'token') =>
+  kind === 'token' ? selector : `${kind}#${selector}`;
 const activeKey = (userId: string) => ({ [TOKEN_TABLE.partitionKey]: `active#${userId}` });
 const CONFLICT_RETRIES = 5;
 /**
@@ -85,7 +100,10 @@ export class TokenStore {
     private readonly usersTable: string,
   ) {}
 
-  /** Stores a new token and makes it the only usable one for the user, in one transaction. */
+  /**
+   * Stores a new token or code flow and makes it the only usable credential for the user, in one
+   * transaction.
+   */
   async saveActive(token: StoredToken, createdAt: number, signal?: AbortSignal): Promise<void> {
     const ttl = Math.ceil(token.expiresAt / 1000);
     const outcome = await this.transact(
@@ -94,7 +112,7 @@ export class TokenStore {
           Put: {
             TableName: this.tokenTable,
             Item: {
-              ...tokenKey(token.selector),
+              ...credentialKey(token.selector, token.kind),
               userId: token.userId,
               verifierHash: token.verifierHash,
               expiresAt: token.expiresAt,
@@ -111,7 +129,11 @@ export class TokenStore {
         {
           Put: {
             TableName: this.tokenTable,
-            Item: { ...activeKey(token.userId), selector: token.selector, [TOKEN_TABLE.ttlAttribute]: ttl },
+            Item: {
+              ...activeKey(token.userId),
+              selector: pointerValue(token.selector, token.kind),
+              [TOKEN_TABLE.ttlAttribute]: ttl,
+            },
           },
         },
       ],
@@ -125,7 +147,7 @@ export class TokenStore {
   async findCandidate(selector: string): Promise<TokenCandidate | null> {
     const found = await dynamoCall(() =>
       this.client.send(
-        new GetCommand({ TableName: this.tokenTable, Key: tokenKey(selector), ConsistentRead: true }),
+        new GetCommand({ TableName: this.tokenTable, Key: credentialKey(selector), ConsistentRead: true }),
       ),
     );
     const item = found.Item;
@@ -140,6 +162,11 @@ export class TokenStore {
       emailKey: item.emailKey,
       credentialVersion: item.credentialVersion,
     };
+    return this.readCandidate(token);
+  }
+
+  /** The user's active pointer and current email and credentialVersion, read consistently. */
+  async readCandidate(token: StoredToken): Promise<TokenCandidate> {
     const related = await dynamoCall(() =>
       this.client.send(
         new BatchGetCommand({
@@ -164,7 +191,7 @@ export class TokenStore {
     const email = user?.[USERS_TABLE.emailAttribute];
     return {
       token,
-      isActive: pointer?.selector === selector,
+      isActive: pointer?.selector === pointerValue(token.selector, token.kind),
       userEmail: typeof email === 'string' ? email : undefined,
       credentialVersion: Number(user?.credentialVersion ?? 0),
     };
@@ -181,7 +208,7 @@ export class TokenStore {
         this.client.send(
           new UpdateCommand({
             TableName: this.tokenTable,
-            Key: tokenKey(claim.selector),
+            Key: credentialKey(claim.selector, claim.kind),
             UpdateExpression: 'SET claimOwner = :owner, claimExpiresAt = :until',
             ConditionExpression:
               'verifierHash = :verifierHash AND expiresAt > :now AND ' +
@@ -203,12 +230,12 @@ export class TokenStore {
   }
 
   /** Gives a claim back after a failure, so the user's retry is not refused. Best-effort. */
-  async release(selector: string, owner: string): Promise<void> {
+  async release(selector: string, owner: string, kind?: CredentialKind): Promise<void> {
     await dynamoCall(() =>
       this.client.send(
         new UpdateCommand({
           TableName: this.tokenTable,
-          Key: tokenKey(selector),
+          Key: credentialKey(selector, kind),
           UpdateExpression: 'REMOVE claimOwner, claimExpiresAt',
           ConditionExpression: 'claimOwner = :owner',
           ExpressionAttributeValues: { ':owner': owner },
@@ -236,7 +263,7 @@ export class TokenStore {
         {
           Delete: {
             TableName: this.tokenTable,
-            Key: tokenKey(token.selector),
+            Key: credentialKey(token.selector, token.kind),
             ConditionExpression: 'verifierHash = :verifierHash AND expiresAt > :now AND claimOwner = :owner',
             ExpressionAttributeValues: {
               ':verifierHash': token.verifierHash,
@@ -250,7 +277,7 @@ export class TokenStore {
             TableName: this.tokenTable,
             Key: activeKey(token.userId),
             ConditionExpression: 'selector = :selector',
-            ExpressionAttributeValues: { ':selector': token.selector },
+            ExpressionAttributeValues: { ':selector': pointerValue(token.selector, token.kind) },
           },
         },
         {

@@ -29,6 +29,12 @@ describe('settings checked at synth', () => {
       /passwordMaxLength \(PASSWORD_MAX_LENGTH\): must not be below PASSWORD_MIN_LENGTH/,
     );
     expect(() => synth({ passwordCompositionRules: 'yes' })).toThrowError(/passwordCompositionRules/);
+    expect(() => synth({ resetMethods: 'sms' })).toThrowError(
+      /resetMethods \(RESET_METHODS\): must be link, code, or link,code/,
+    );
+    expect(() => synth({ resetCodeTtlMinutes: '30' })).toThrowError(
+      /resetCodeTtlMinutes \(RESET_CODE_TTL_MINUTES\)/,
+    );
   });
 
   it('requires an SNS topic ARN for alarms in prod', () => {

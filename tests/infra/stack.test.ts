@@ -424,7 +424,7 @@ describe('least privilege', () => {
     expect(bySid(dev, 'requestFunction', 'WriteTokens')).toMatchObject({
       Action: 'dynamodb:PutItem',
       Resource: { 'Fn::GetAtt': [expect.stringMatching(/^TokenTable/), 'Arn'] },
-      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['token#*', 'active#*'] } },
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['token#*', 'active#*', 'flow#*'] } },
     });
     expect(bySid(dev, 'requestFunction', 'CountRequests')).toMatchObject({
       Action: 'dynamodb:UpdateItem',
@@ -451,10 +451,10 @@ describe('least privilege', () => {
         bySid(dev, 'confirmFunction', sid)?.Condition as Record<string, Record<string, unknown>> | undefined
       )?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
 
-    expect(leading('ReadTokens')).toEqual(['token#*']);
-    expect(leading('ClaimTokens')).toEqual(['token#*']);
+    expect(leading('ReadTokens')).toEqual(['token#*', 'flow#*']);
+    expect(leading('ClaimTokens')).toEqual(['token#*', 'flow#*']);
     expect(leading('ReadActivePointers')).toEqual(['active#*']);
-    expect(leading('ConsumeTokens')).toEqual(['token#*', 'active#*']);
+    expect(leading('ConsumeTokens')).toEqual(['token#*', 'active#*', 'flow#*']);
     expect(leading('CountConfirms')).toEqual(['rate#*']);
     expect(JSON.stringify(statementsOf(dev, 'confirmFunction'))).not.toContain('dynamodb:PutItem');
   });

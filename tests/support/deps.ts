@@ -3,6 +3,8 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import type { Audit, AuditContext, AuditEvent } from '../../lib/audit';
+import { createCodeHasher } from '../../lib/codes/code';
+import { FlowStore } from '../../lib/codes/flow-store';
 import { type Config, loadConfig } from '../../lib/config';
 import type { ConfirmResetDeps } from '../../lib/confirm-reset';
 import type { KillSwitch, KillSwitchState } from '../../lib/email/kill-switch';
@@ -82,10 +84,14 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
   const pseudonymize = createPseudonymizer(config.accountKeySalt);
   const floorExceeded: number[] = [];
   const suppressions = new SuppressionStore(client, config.tokenTableName);
+  const flows = new FlowStore(client, config.tokenTableName);
+  const hashCode = createCodeHasher(config.accountKeySalt);
 
   const requestDeps: RequestResetDeps = {
     users: new UserStore(client, config.usersTableName, config.usersEmailIndexName),
     tokens,
+    flows,
+    hashCode,
     rateLimiter,
     killSwitch,
     sendEmail,
@@ -99,6 +105,8 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
   };
   const confirmDeps: ConfirmResetDeps = {
     tokens,
+    flows,
+    hashCode,
     rateLimiter,
     hashPassword: createPasswordHasher(config.bcryptCost),
     sendEmail,
@@ -117,6 +125,7 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
     emailLog,
     floorExceeded,
     suppressions,
+    flows,
     requestDeps,
     confirmDeps,
     accounts: new LocalAccounts(client, config),

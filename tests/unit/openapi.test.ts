@@ -111,7 +111,7 @@ describe('the contract validator', () => {
   });
 
   it('rejects a body with an extra member', () => {
-    const body = { ...JSON.parse(REQUEST_ACCEPTED_BODY), flowId: 'x' };
+    const body = { ...JSON.parse(REQUEST_ACCEPTED_BODY), extra: 'x' };
 
     const problems = validator.check('POST', REQUEST, answer(200, body));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config';
-import { confirmResetBody, requestResetBody } from '../../lib/http/schemas';
+import { confirmLinkBody, requestResetBody } from '../../lib/http/schemas';
 
 // zod/mini has no messages of its own ("Invalid input" for everything); lib/zod-messages.ts loads them.
 describe('validation messages', () => {
@@ -14,7 +14,7 @@ describe('validation messages', () => {
   });
 
   it('names the expected type and the unknown key', () => {
-    const parsed = confirmResetBody.safeParse({ token: 1, newPassword: 'x', extra: true });
+    const parsed = confirmLinkBody.safeParse({ token: 1, newPassword: 'x', extra: true });
 
     expect(parsed.error?.issues.map((issue) => issue.message)).toEqual([
       'Invalid input: expected string, received number',
