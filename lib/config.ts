@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages';
 import { ConfigError } from './errors';
 
 /** A fixed-window limit: at most `limit` events per `windowSeconds`. */
@@ -10,50 +11,60 @@ export interface RateRule {
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600 } as const;
 
 /** Parses "20/15m" or a comma list such as "1/60s,3/1h". */
-const rateRules = z
-  .string()
-  .trim()
-  .transform((value, ctx): RateRule[] => {
+const rateRules = z.pipe(
+  z.string().check(z.trim()),
+  z.transform((value: string, ctx): RateRule[] => {
     const rules: RateRule[] = [];
     for (const part of value.split(',')) {
       const match = /^(\d+)\/(\d+)([smh])$/.exec(part.trim());
       if (!match) {
-        ctx.addIssue({ code: 'custom', message: `"${part}" is not of the form COUNT/WINDOW, e.g. 20/15m` });
+        ctx.issues.push({
+          code: 'custom',
+          message: `"${part}" is not of the form COUNT/WINDOW, e.g. 20/15m`,
+          input: value,
+        });
         return z.NEVER;
       }
       const [, count, amount, unit] = match as unknown as [string, string, string, keyof typeof UNIT_SECONDS];
       const rule = { limit: Number(count), windowSeconds: Number(amount) * UNIT_SECONDS[unit] };
       if (rule.limit < 1 || rule.windowSeconds < 1 || rule.windowSeconds > 86_400) {
-        ctx.addIssue({
+        ctx.issues.push({
           code: 'custom',
           message: `"${part}" needs a count of 1 or more and a window of 1s to 24h`,
+          input: value,
         });
         return z.NEVER;
       }
       rules.push(rule);
     }
     return rules;
-  });
+  }),
+);
 
 /** Public in the source, so good only for unit tests; refused inside Lambda (see loadConfig). */
 const BUILT_IN_SALT = 'password-reset-service';
 
-const bool = z.enum(['true', 'false']).transform((value) => value === 'true');
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.pipe(
+  z.enum(['true', 'false']),
+  z.transform((value) => value === 'true'),
+);
+const int = (min: number, max: number) => z.coerce.number().check(z.int(), z.gte(min), z.lte(max));
 
 /**
  * Only https links (loopback http for local development), with {token} exactly once and inside the
  * fragment: browsers never send the fragment to a server, so the token stays out of access logs,
  * proxies and Referer headers, and a mail scanner that prefetches the link learns nothing usable.
  */
-const linkTemplate = z
-  .string()
-  .refine((value) => value.split('{token}').length === 2, 'must contain the {token} placeholder exactly once')
-  .refine((value) => {
+const linkTemplate = z.string().check(
+  z.refine(
+    (value) => value.split('{token}').length === 2,
+    'must contain the {token} placeholder exactly once',
+  ),
+  z.refine((value) => {
     const hash = value.indexOf('#');
     return hash !== -1 && value.indexOf('{token}') > hash;
-  }, 'must put {token} in the URL fragment (after #), e.g. https://app.example.com/reset#token={token}')
-  .refine((value) => {
+  }, 'must put {token} in the URL fragment (after #), e.g. https://app.example.com/reset#token={token}'),
+  z.refine((value) => {
     try {
       const url = new URL(value.replace('{token}', 'x'));
       const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost';
@@ -61,7 +72,10 @@ const linkTemplate = z
     } catch {
       return false;
     }
-  }, 'must be an https URL (http is allowed for localhost only)');
+  }, 'must be an https URL (http is allowed for localhost only)'),
+);
+
+const secretArn = z.string().check(z.startsWith('arn:', 'must be a Secrets Manager secret ARN'));
 
 // Code (OTP) mode (issue 13). New zod code in the functional style (works with zod and zod/mini).
 export const RESET_METHOD_NAMES = ['link', 'code'] as const;
@@ -95,68 +109,75 @@ const codeSettings = {
 
 const schema = z.object({
   ...codeSettings,
-  TOKEN_TABLE_NAME: z.string().min(3),
-  USERS_TABLE_NAME: z.string().min(3),
-  USERS_EMAIL_INDEX_NAME: z.string().min(3).default('email-index'),
-  KILL_SWITCH_PARAMETER_NAME: z.string().startsWith('/', 'must be a full SSM parameter name starting with /'),
-  KILL_SWITCH_CACHE_SECONDS: int(1, 300).default(30),
+  TOKEN_TABLE_NAME: z.string().check(z.minLength(3)),
+  USERS_TABLE_NAME: z.string().check(z.minLength(3)),
+  USERS_EMAIL_INDEX_NAME: z._default(z.string().check(z.minLength(3)), 'email-index'),
+  KILL_SWITCH_PARAMETER_NAME: z
+    .string()
+    .check(z.startsWith('/', 'must be a full SSM parameter name starting with /')),
+  KILL_SWITCH_CACHE_SECONDS: z._default(int(1, 300), 30),
   RESET_LINK_TEMPLATE: linkTemplate,
-  TOKEN_TTL_MINUTES: int(5, 60).default(15),
-  BCRYPT_COST: int(4, 15).default(12),
-  PASSWORD_MIN_LENGTH: int(8, 64).default(15),
-  PASSWORD_MAX_LENGTH: int(15, 64).default(64),
-  PASSWORD_COMPOSITION_RULES: bool.default(false),
-  RATE_LIMIT_REQUEST_IP: rateRules.default([{ limit: 20, windowSeconds: 900 }]),
-  RATE_LIMIT_REQUEST_ACCOUNT: rateRules.default([
+  TOKEN_TTL_MINUTES: z._default(int(5, 60), 15),
+  BCRYPT_COST: z._default(int(4, 15), 12),
+  PASSWORD_MIN_LENGTH: z._default(int(8, 64), 15),
+  PASSWORD_MAX_LENGTH: z._default(int(15, 64), 64),
+  PASSWORD_COMPOSITION_RULES: z._default(bool, false),
+  RATE_LIMIT_REQUEST_IP: z._default(rateRules, [{ limit: 20, windowSeconds: 900 }]),
+  RATE_LIMIT_REQUEST_ACCOUNT: z._default(rateRules, [
     { limit: 1, windowSeconds: 60 },
     { limit: 3, windowSeconds: 3600 },
   ]),
   // RATE_LIMIT_REQUEST_ACCOUNT counts per account AND client network (IPv4 /24, IPv6 /64), so one
   // network cannot use up another's budget; this looser cap counts every network together.
-  RATE_LIMIT_REQUEST_ACCOUNT_TOTAL: rateRules.default([{ limit: 10, windowSeconds: 3600 }]),
-  RATE_LIMIT_CONFIRM_IP: rateRules.default([{ limit: 30, windowSeconds: 900 }]),
-  RATE_LIMIT_CONFIRM_FAILURES_IP: rateRules.default([{ limit: 10, windowSeconds: 900 }]),
-  REQUEST_RESPONSE_FLOOR_MS: int(0, 5000).default(250),
+  RATE_LIMIT_REQUEST_ACCOUNT_TOTAL: z._default(rateRules, [{ limit: 10, windowSeconds: 3600 }]),
+  RATE_LIMIT_CONFIRM_IP: z._default(rateRules, [{ limit: 30, windowSeconds: 900 }]),
+  RATE_LIMIT_CONFIRM_FAILURES_IP: z._default(rateRules, [{ limit: 10, windowSeconds: 900 }]),
+  REQUEST_RESPONSE_FLOOR_MS: z._default(int(0, 5000), 250),
   // Off unless set: an outbox item is only useful where a stream publishes it (the stack sets it).
-  PASSWORD_CHANGED_EVENTS: bool.default(false),
-  ACCOUNT_KEY_SALT: z.string().min(8).default(BUILT_IN_SALT),
+  PASSWORD_CHANGED_EVENTS: z._default(bool, false),
+  ACCOUNT_KEY_SALT: z._default(z.string().check(z.minLength(8)), BUILT_IN_SALT),
   // Deployed: the ARN of the Secrets Manager secret holding ACCOUNT_KEY_SALT (see lib/secrets.ts).
-  ACCOUNT_KEY_SECRET_ARN: z.string().startsWith('arn:', 'must be a Secrets Manager secret ARN').optional(),
+  ACCOUNT_KEY_SECRET_ARN: z.optional(secretArn),
   // Edge protection: CloudFront sends this secret in a header; requests without it are refused.
-  ORIGIN_VERIFY_SECRET: z.string().min(32).optional(),
-  ORIGIN_VERIFY_SECRET_ARN: z.string().startsWith('arn:', 'must be a Secrets Manager secret ARN').optional(),
+  ORIGIN_VERIFY_SECRET: z.optional(z.string().check(z.minLength(32))),
+  ORIGIN_VERIFY_SECRET_ARN: z.optional(secretArn),
   // Email delivery (issue 9). Which of these a provider needs is checked in loadConfig.
-  EMAIL_PROVIDER: z.enum(['mock', 'ses', 'smtp']).default('mock'),
-  EMAIL_FROM: z
-    .string()
-    .refine(
-      isFromAddress,
-      'must be an address, optionally with a display name: Market <no-reply@market.example.com>',
-    )
-    .optional(),
-  SES_CONFIGURATION_SET: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a configuration set name')
-    .optional(),
-  SMTP_URL: z
-    .string()
-    .refine(
-      isSmtpUrl,
-      'must be smtps://host:port, or smtp://host:port with STARTTLS (required except to localhost)',
-    )
-    .optional(),
-  SMTP_SECRET_ARN: z.string().startsWith('arn:', 'must be a Secrets Manager secret ARN').optional(),
-  EMAIL_QUEUE_URL: z.url().optional(),
-  EMAIL_DLQ_URL: z.url().optional(),
-  EMAIL_MAX_ATTEMPTS: int(1, 20).default(8),
-  EMAIL_RETRY_BASE_SECONDS: int(0, 300).default(2),
-  EMAIL_RETRY_MAX_SECONDS: int(0, 900).default(60),
-  EMAIL_SUPPRESSION_DAYS: int(1, 365).default(30),
+  EMAIL_PROVIDER: z._default(z.enum(['mock', 'ses', 'smtp']), 'mock'),
+  EMAIL_FROM: z.optional(
+    z
+      .string()
+      .check(
+        z.refine(
+          isFromAddress,
+          'must be an address, optionally with a display name: Market <no-reply@market.example.com>',
+        ),
+      ),
+  ),
+  SES_CONFIGURATION_SET: z.optional(
+    z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a configuration set name')),
+  ),
+  SMTP_URL: z.optional(
+    z
+      .string()
+      .check(
+        z.refine(
+          isSmtpUrl,
+          'must be smtps://host:port, or smtp://host:port with STARTTLS (required except to localhost)',
+        ),
+      ),
+  ),
+  SMTP_SECRET_ARN: z.optional(secretArn),
+  EMAIL_QUEUE_URL: z.optional(z.url()),
+  EMAIL_DLQ_URL: z.optional(z.url()),
+  EMAIL_MAX_ATTEMPTS: z._default(int(1, 20), 8),
+  EMAIL_RETRY_BASE_SECONDS: z._default(int(0, 300), 2),
+  EMAIL_RETRY_MAX_SECONDS: z._default(int(0, 900), 60),
+  EMAIL_SUPPRESSION_DAYS: z._default(int(1, 365), 30),
   // Password strength (issue 12).
-  PASSWORD_CONTEXT_WORDS: z.string().optional(),
-  PASSWORD_BREACH_CHECK: z.enum(['off', 'hibp']).default('off'),
-  PASSWORD_BREACH_CHECK_URL: z.url({ protocol: /^https?$/ }).default('https://api.pwnedpasswords.com'),
-  PASSWORD_BREACH_CHECK_TIMEOUT_MS: int(100, 1000).default(1000),
+  PASSWORD_CONTEXT_WORDS: z.optional(z.string()),
+  PASSWORD_BREACH_CHECK: z._default(z.enum(['off', 'hibp']), 'off'),
+  PASSWORD_BREACH_CHECK_URL: z._default(z.url({ protocol: /^https?$/ }), 'https://api.pwnedpasswords.com'),
+  PASSWORD_BREACH_CHECK_TIMEOUT_MS: z._default(int(100, 1000), 1000),
 });
 
 /** The exported settings schema: the functions and `cdk synth` check settings with the same one. */

@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createAudit, METRIC_NAMESPACE, METRICS } from './audit';
+import { SsmParameterProvider } from './aws/parameter-providers';
 import { systemClock } from './clock';
 import { createCodeHasher } from './codes/code';
 import { FlowStore } from './codes/flow-store';
@@ -63,11 +63,10 @@ export function createRuntime(config: Config) {
 
 /** The kill-switch with its fail-closed log and metric; the sender function builds one too. */
 export function createObservedKillSwitch(config: Config, logger: Logger, metrics: Metrics) {
-  const ssm = new SSMProvider({
-    clientConfig: {
-      maxAttempts: 2,
-      requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
-    },
+  const ssm = new SsmParameterProvider({
+    maxAttempts: 2,
+    connectionTimeoutMs: 1_000,
+    requestTimeoutMs: 2_000,
   });
   return createKillSwitch({
     provider: ssm,

@@ -1,4 +1,4 @@
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretValueProvider } from './aws/parameter-providers';
 import { ConfigError } from './errors';
 
 /**
@@ -19,11 +19,10 @@ export interface SecretReader {
 
 let defaultReader: SecretReader | undefined;
 const secretsProvider = (): SecretReader => {
-  defaultReader ??= new SecretsProvider({
-    clientConfig: {
-      maxAttempts: 3,
-      requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
-    },
+  defaultReader ??= new SecretValueProvider({
+    maxAttempts: 3,
+    connectionTimeoutMs: 1_000,
+    requestTimeoutMs: 2_000,
   });
   return defaultReader;
 };

@@ -1,5 +1,5 @@
-import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages';
 
 /**
  * The email kill-switch, an SSM parameter holding {"enabled": boolean, "dryRun": boolean}.
@@ -13,7 +13,8 @@ export interface KillSwitch {
 }
 
 export interface KillSwitchOptions {
-  provider: Pick<SSMProvider, 'get'>;
+  /** A Powertools Parameters provider (lib/aws/parameter-providers.ts), or a fake in tests. */
+  provider: { get(name: string, options: { maxAge: number }): Promise<unknown> };
   parameterName: string;
   cacheSeconds: number;
   now: () => number;

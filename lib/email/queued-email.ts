@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages';
 
 /**
  * The message the request and confirm functions put on the email queue, and the sender reads.
@@ -7,13 +8,13 @@ import * as z from 'zod';
  */
 export const queuedEmail = z.strictObject({
   id: z.uuid(),
-  to: z.string().min(3).max(254),
+  to: z.string().check(z.minLength(3), z.maxLength(254)),
   template: z.enum(['password_reset', 'password_reset_code', 'password_changed']),
-  subject: z.string().min(1).max(998),
-  text: z.string().min(1),
-  html: z.string().min(1),
+  subject: z.string().check(z.minLength(1), z.maxLength(998)),
+  text: z.string().check(z.minLength(1)),
+  html: z.string().check(z.minLength(1)),
   /** Epoch ms after which the link is dead: the sender then drops the message unsent. */
-  expiresAt: z.number().int().positive().optional(),
+  expiresAt: z.optional(z.number().check(z.int(), z.positive())),
 });
 
 export type QueuedEmail = z.infer<typeof queuedEmail>;

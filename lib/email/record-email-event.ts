@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages';
 import type { Clock } from '../clock';
 import type { Pseudonymize } from '../pseudonym';
 import { normalizeEmail } from '../users/user-store';
@@ -10,13 +11,13 @@ import type { SuppressionReason, SuppressionStore } from './suppression-store';
  */
 export const sesEvent = z.object({
   eventType: z.string(),
-  bounce: z
-    .object({
+  bounce: z.optional(
+    z.object({
       bounceType: z.string(),
       bouncedRecipients: z.array(z.object({ emailAddress: z.string() })),
-    })
-    .optional(),
-  complaint: z.object({ complainedRecipients: z.array(z.object({ emailAddress: z.string() })) }).optional(),
+    }),
+  ),
+  complaint: z.optional(z.object({ complainedRecipients: z.array(z.object({ emailAddress: z.string() })) })),
 });
 
 export type SesEvent = z.infer<typeof sesEvent>;

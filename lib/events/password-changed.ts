@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages';
 import { TOKEN_TABLE } from '../table-schema';
 
 /**
@@ -27,21 +28,37 @@ export const passwordChangedDetail = z
   .strictObject({
     eventId: z
       .uuid()
-      .describe('Unique per password change; consumers dedupe on it (delivery is at least once)'),
-    userId: z.string().min(1).max(256).describe('The users-table key of the account'),
+      .check(z.describe('Unique per password change; consumers dedupe on it (delivery is at least once)')),
+    userId: z
+      .string()
+      .check(z.minLength(1), z.maxLength(256), z.describe('The users-table key of the account')),
     credentialVersion: z
       .int()
-      .min(1)
-      .describe('The credentialVersion the user has after this change; anything older is stale'),
-    changedAt: z.iso.datetime().describe('When the password changed (ISO 8601, UTC): passwordChangedAt'),
-    method: z.enum(['link', 'code']).describe('How the reset was proven: an emailed link or a one-time code'),
-    requestId: z.string().min(1).max(128).describe('The confirm request that made the change, for tracing'),
+      .check(
+        z.gte(1),
+        z.describe('The credentialVersion the user has after this change; anything older is stale'),
+      ),
+    changedAt: z.iso
+      .datetime()
+      .check(z.describe('When the password changed (ISO 8601, UTC): passwordChangedAt')),
+    method: z
+      .enum(['link', 'code'])
+      .check(z.describe('How the reset was proven: an emailed link or a one-time code')),
+    requestId: z
+      .string()
+      .check(
+        z.minLength(1),
+        z.maxLength(128),
+        z.describe('The confirm request that made the change, for tracing'),
+      ),
   })
-  .meta({
-    title: 'PasswordChanged detail',
-    description:
-      'EventBridge detail of source "password-reset", detail-type "PasswordChanged". Delivered at least once.',
-  });
+  .check(
+    z.meta({
+      title: 'PasswordChanged detail',
+      description:
+        'EventBridge detail of source "password-reset", detail-type "PasswordChanged". Delivered at least once.',
+    }),
+  );
 
 export type PasswordChangedDetail = z.infer<typeof passwordChangedDetail>;
 

@@ -1,13 +1,14 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages';
 import { METRIC_NAMESPACE, METRICS } from '../audit';
 import { ConfigError } from '../errors';
 import type { OutboxPublisherDeps } from './publish-password-changed';
 
 /** The publisher's one setting; the confirm function's settings live in lib/config.ts. */
-const publisherSettings = z.object({ EVENT_BUS_NAME: z.string().min(1).max(1600) });
+const publisherSettings = z.object({ EVENT_BUS_NAME: z.string().check(z.minLength(1), z.maxLength(1600)) });
 
 export function loadPublisherConfig(env: NodeJS.ProcessEnv = process.env): { eventBusName: string } {
   const parsed = publisherSettings.safeParse(env);

@@ -7,7 +7,7 @@ import httpErrorHandler from '@middy/http-error-handler';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { RequestError } from '../errors';
 import { trustedClientIp } from './client-ip';
 import { errorToProblem, isClientError, unavailableResponse } from './problem';
@@ -42,7 +42,7 @@ export type HttpHandler = (
   context: Context,
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
-export interface EndpointOptions<S extends z.ZodType> {
+export interface EndpointOptions<S extends z.ZodMiniType> {
   schema: S;
   logger: Logger;
   metrics: Metrics;
@@ -56,7 +56,7 @@ export interface EndpointOptions<S extends z.ZodType> {
  * zod validation, the use case; every failure goes through the problem+json mapper, and
  * every response (errors too) gets the no-store and security headers.
  */
-export function createEndpoint<S extends z.ZodType>(options: EndpointOptions<S>): HttpHandler {
+export function createEndpoint<S extends z.ZodMiniType>(options: EndpointOptions<S>): HttpHandler {
   const { schema, logger, metrics, handle } = options;
   const handler = middy<Event, APIGatewayProxyStructuredResultV2>({
     // Answer a generic 503 a second before Lambda would kill the invocation: never a hang.

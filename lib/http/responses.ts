@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages';
 import { PROBLEM_CODES, type ProblemCode, problemResponse } from './problem';
 import { REQUEST_ACCEPTED_BODY, RESET_COMPLETED_BODY, requestResetBody } from './schemas';
 

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages';
 import { FLOW_ID_LENGTH } from '../codes/code';
 import { RESET_METHOD_NAMES } from '../config';
 import { TOKEN_MAX_LENGTH } from '../tokens/token';
@@ -8,7 +9,7 @@ import { TOKEN_MAX_LENGTH } from '../tokens/token';
  * and `constructor`. Lengths here only bound the work; the password policy speaks later.
  */
 export const requestResetBody = z.strictObject({
-  email: z.string().trim().min(3).max(254).pipe(z.email()),
+  email: z.pipe(z.string().check(z.trim(), z.minLength(3), z.maxLength(254)), z.email()),
   // Absent: the first of RESET_METHODS. One that is not enabled is a 400 for every address.
   method: z.optional(z.enum(RESET_METHOD_NAMES)),
 });

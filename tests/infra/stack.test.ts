@@ -1,10 +1,13 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app';
+import { LOCAL_DEFAULTS } from '../../local/server';
 import { nagReport as nag, PROD_CONTEXT, synth } from './synth';
 
 const dev = synth();
@@ -731,6 +734,29 @@ describe('bundling', () => {
         map.sources.some((source) => /credential-provider-(node|sso|ini)|nested-clients/.test(source)),
       ).toBe(false);
       expect(map.sources.some((source) => source.includes('credential-provider-env'))).toBe(true);
+    }
+
+    // The API functions read SSM and Secrets Manager through lib/aws/parameter-providers.ts, not
+    // the generated clients, and load with nothing beside them, as in Lambda (no node_modules).
+    const apiBundles = bundles.filter((path) =>
+      /functions\/(request|confirm)-reset\.ts/.test(readFileSync(`${path}.map`, 'utf8')),
+    );
+    expect(apiBundles).toHaveLength(2);
+    for (const path of apiBundles) {
+      const sources = (JSON.parse(readFileSync(`${path}.map`, 'utf8')) as { sources: string[] }).sources;
+      expect(sources.some((source) => /client-(ssm|secrets-manager)\//.test(source))).toBe(false);
+      const alone = mkdtempSync(join(tmpdir(), 'bundle-'));
+      try {
+        copyFileSync(path, join(alone, 'index.mjs'));
+        const loaded = execFileSync(
+          process.execPath,
+          ['--input-type=module', '-e', "await import('./index.mjs'); console.log('loaded')"],
+          { cwd: alone, env: { PATH: process.env.PATH, ...LOCAL_DEFAULTS, AWS_REGION: 'eu-west-1' } },
+        );
+        expect(loaded.toString()).toContain('loaded');
+      } finally {
+        rmSync(alone, { recursive: true, force: true });
+      }
     }
   }, 120_000);
 });

@@ -1,0 +1,133 @@
+import { partition } from '@aws-sdk/core/client';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { Sha256 } from '@smithy/core/checksum';
+import { streamCollector } from '@smithy/core/serde';
+import { HttpRequest } from '@smithy/core/transport';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+/**
+ * One read-only call of an AWS JSON 1.1 service (SSM GetParameter, Secrets Manager
+ * GetSecretValue), signed and sent with the SDK's own SigV4 signer, credentials chain and HTTP
+ * handler. Written by hand for cold start only: a generated client registers every error and
+ * schema of its service, which for SSM is 77 KiB of each API function's bundle, for the one
+ * operation these functions call. The deployed bundle's credentials are Lambda's environment
+ * (infra/bundling.ts aliases the chain); local runs keep the SDK's default chain.
+ */
+export interface AwsJsonService {
+  /** The signing name and endpoint prefix: `ssm`, `secretsmanager`. */
+  service: string;
+  /** The X-Amz-Target prefix: `AmazonSSM`, `secretsmanager`. */
+  targetPrefix: string;
+  /** The SDK's service-specific endpoint variable, e.g. AWS_ENDPOINT_URL_SSM. */
+  endpointVariable: string;
+}
+
+export interface AwsJsonOptions {
+  maxAttempts: number;
+  connectionTimeoutMs: number;
+  requestTimeoutMs: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A service error as the service named it (`ParameterNotFound`, `ThrottlingException`). */
+export class AwsServiceError extends Error {
+  constructor(
+    name: string,
+    message: string,
+    readonly statusCode: number,
+  ) {
+    super(message);
+    this.name = name;
+  }
+}
+
+export type AwsJsonCall = (operation: string, input: Record<string, unknown>) => Promise<unknown>;
+
+const RETRYABLE_ERRORS = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'InternalServiceError',
+  'InternalFailure',
+  'ServiceUnavailable',
+]);
+
+export function createAwsJsonCall(target: AwsJsonService, options: AwsJsonOptions): AwsJsonCall {
+  const env = options.env ?? process.env;
+  const handler = new NodeHttpHandler({
+    connectionTimeout: options.connectionTimeoutMs,
+    requestTimeout: options.requestTimeoutMs,
+    throwOnRequestTimeout: true,
+  });
+  const credentials = defaultProvider();
+  let signer: SignatureV4 | undefined;
+  let endpoint: URL | undefined;
+
+  const send = async (operation: string, body: string) => {
+    // Resolved on first use, as the SDK does: a missing region fails the call, not the import.
+    const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+    if (!region) throw new AwsServiceError('RegionMissing', 'AWS_REGION is not set', 0);
+    endpoint ??= new URL(
+      env[target.endpointVariable] ??
+        env.AWS_ENDPOINT_URL ??
+        `https://${target.service}.${region}.${partition(region).dnsSuffix}`,
+    );
+    signer ??= new SignatureV4({ service: target.service, region, credentials, sha256: Sha256 });
+    const request = new HttpRequest({
+      protocol: endpoint.protocol,
+      hostname: endpoint.hostname,
+      port: endpoint.port ? Number(endpoint.port) : undefined,
+      method: 'POST',
+      path: endpoint.pathname,
+      headers: {
+        host: endpoint.host,
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': `${target.targetPrefix}.${operation}`,
+      },
+      body,
+    });
+    const { response } = await handler.handle((await signer.sign(request)) as HttpRequest);
+    const text = Buffer.from(await streamCollector(response.body)).toString('utf8');
+    if (response.statusCode >= 200 && response.statusCode < 300) return text ? JSON.parse(text) : {};
+    // An error body may not be JSON at all (a proxy's 502 page): the status still names it.
+    const parsed = parseObject(text);
+    // `__type` is "ParameterNotFound" or "com.amazonaws.ssm#ParameterNotFound".
+    const type = String(
+      parsed.__type ?? response.headers['x-amzn-errortype'] ?? `Http${response.statusCode}`,
+    );
+    const name = type.split('#').pop()?.split(':')[0] || `Http${response.statusCode}`;
+    throw new AwsServiceError(name, String(parsed.message ?? parsed.Message ?? name), response.statusCode);
+  };
+
+  return async (operation, input) => {
+    const body = JSON.stringify(input);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send(operation, body);
+      } catch (error) {
+        if (attempt >= options.maxAttempts || !isRetryable(error)) throw error;
+        // Full jitter on a 100 ms base, as the SDK's standard retry strategy.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 100 * 2 ** (attempt - 1)));
+      }
+    }
+  };
+}
+
+function parseObject(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Throttling, 5xx and network failures are worth one more try; a 4xx answer is not. */
+function isRetryable(error: unknown): boolean {
+  if (error instanceof AwsServiceError)
+    return error.statusCode >= 500 || error.statusCode === 429 || RETRYABLE_ERRORS.has(error.name);
+  return !(error instanceof SyntaxError);
+}

@@ -1,0 +1,208 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { GetParameterError } from '@aws-lambda-powertools/parameters/errors';
+import { Sha256 } from '@smithy/core/checksum';
+import { HttpRequest } from '@smithy/core/transport';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AwsServiceError, createAwsJsonCall } from '../../lib/aws/aws-json-request';
+import { SecretValueProvider, SsmParameterProvider } from '../../lib/aws/parameter-providers';
+
+const CREDENTIALS = {
+  accessKeyId: 'AKIDEXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+};
+const SSM = { service: 'ssm', targetPrefix: 'AmazonSSM', endpointVariable: 'AWS_ENDPOINT_URL_SSM' };
+
+interface Received {
+  headers: IncomingMessage['headers'];
+  body: string;
+  url: string;
+}
+type Answer = { status: number; body: unknown } | 'hang';
+
+let server: Server | undefined;
+const savedEnv = { ...process.env };
+afterEach(() => {
+  server?.closeAllConnections();
+  server?.close();
+  server = undefined;
+  process.env = { ...savedEnv };
+});
+
+/** A loopback service that answers each call with the next answer and records what it got. */
+async function service(...answers: Answer[]) {
+  const received: Received[] = [];
+  server?.closeAllConnections();
+  server?.close();
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      received.push({
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        url: req.url ?? '',
+      });
+      const answer = answers[Math.min(received.length, answers.length) - 1] ?? { status: 500, body: {} };
+      if (answer === 'hang') return;
+      res.writeHead(answer.status, { 'Content-Type': 'application/x-amz-json-1.1' });
+      res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
+    });
+  });
+  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const env = {
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_SSM: endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint,
+  };
+  // The providers read the environment as deployed code does.
+  Object.assign(process.env, env);
+  return { received, env };
+}
+
+const options = { maxAttempts: 2, connectionTimeoutMs: 500, requestTimeoutMs: 300 };
+
+describe('signed AWS JSON calls', () => {
+  it('sends the operation as AWS JSON 1.1 with a SigV4 signature over exactly what was sent', async () => {
+    const { received, env } = await service({ status: 200, body: { Parameter: { Value: 'v' } } });
+    const call = createAwsJsonCall(SSM, { ...options, env });
+
+    const output = await call('GetParameter', { Name: '/reset/kill-switch' });
+
+    expect(output).toEqual({ Parameter: { Value: 'v' } });
+    const [request] = received as [Received];
+    expect(request.headers['x-amz-target']).toBe('AmazonSSM.GetParameter');
+    expect(request.headers['content-type']).toBe('application/x-amz-json-1.1');
+    expect(JSON.parse(request.body)).toEqual({ Name: '/reset/kill-switch' });
+    const authorization = String(request.headers.authorization);
+    expect(authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/ssm\/aws4_request, /,
+    );
+    // Re-sign what the server received at the same instant: the signatures must match.
+    const amzDate = String(request.headers['x-amz-date']);
+    const signingDate = new Date(
+      `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13)}`,
+    );
+    const host = String(request.headers.host);
+    const resigned = await new SignatureV4({
+      service: 'ssm',
+      region: 'eu-west-1',
+      credentials: CREDENTIALS,
+      sha256: Sha256,
+    }).sign(
+      new HttpRequest({
+        protocol: 'http:',
+        hostname: host.split(':')[0] ?? '',
+        port: Number(host.split(':')[1]),
+        method: 'POST',
+        path: request.url,
+        headers: {
+          host,
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': 'AmazonSSM.GetParameter',
+        },
+        body: request.body,
+      }),
+      { signingDate },
+    );
+    expect(authorization).toBe(resigned.headers.authorization);
+  });
+
+  it('names a service error as the service did, and does not retry a 4xx', async () => {
+    const { received, env } = await service({
+      status: 400,
+      body: { __type: 'com.amazonaws.ssm#ParameterNotFound', message: 'Parameter /x not found' },
+    });
+    const call = createAwsJsonCall(SSM, { ...options, env });
+
+    const failure = await call('GetParameter', { Name: '/x' }).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(AwsServiceError);
+    expect(failure).toMatchObject({
+      name: 'ParameterNotFound',
+      message: 'Parameter /x not found',
+      statusCode: 400,
+    });
+    expect(received).toHaveLength(1);
+  });
+
+  it('retries throttling and 5xx answers up to maxAttempts', async () => {
+    const { received, env } = await service(
+      { status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } },
+      { status: 200, body: { Parameter: { Value: 'v' } } },
+    );
+    const call = createAwsJsonCall(SSM, { ...options, env });
+
+    await expect(call('GetParameter', { Name: '/x' })).resolves.toEqual({ Parameter: { Value: 'v' } });
+    expect(received).toHaveLength(2);
+
+    const failing = await service({ status: 502, body: '<html>Bad Gateway</html>' });
+    const failingCall = createAwsJsonCall(SSM, { ...options, env: failing.env });
+    await expect(failingCall('GetParameter', { Name: '/x' })).rejects.toMatchObject({ name: 'Http502' });
+    expect(failing.received).toHaveLength(2);
+  });
+
+  it('gives up on a service that never answers within the request timeout of each attempt', async () => {
+    const { received, env } = await service('hang');
+    const call = createAwsJsonCall(SSM, { ...options, env });
+    const started = Date.now();
+
+    await expect(call('GetParameter', { Name: '/x' })).rejects.toThrow();
+
+    expect(received).toHaveLength(2);
+    expect(Date.now() - started).toBeLessThan(2 * options.requestTimeoutMs + 1_000);
+  });
+
+  it('fails the call, not the import, without a region', async () => {
+    const call = createAwsJsonCall(SSM, { ...options, env: {} });
+
+    await expect(call('GetParameter', { Name: '/x' })).rejects.toMatchObject({ name: 'RegionMissing' });
+  });
+});
+
+describe('parameter providers', () => {
+  it('reads an SSM parameter through the Powertools cache', async () => {
+    const { received } = await service({ status: 200, body: { Parameter: { Value: '{"enabled":true}' } } });
+    const provider = new SsmParameterProvider(options);
+
+    expect(await provider.get('/reset/kill-switch', { maxAge: 30 })).toBe('{"enabled":true}');
+    expect(await provider.get('/reset/kill-switch', { maxAge: 30 })).toBe('{"enabled":true}');
+    expect(received).toHaveLength(1);
+  });
+
+  it('wraps a failed read in GetParameterError, as Powertools does', async () => {
+    await service({ status: 400, body: { __type: 'AccessDeniedException', message: 'denied' } });
+    const provider = new SsmParameterProvider(options);
+
+    const failure = await provider.get('/reset/kill-switch').catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(GetParameterError);
+    expect((failure as Error).cause).toMatchObject({ name: 'AccessDeniedException' });
+  });
+
+  it('reads a secret string, or a binary secret as bytes', async () => {
+    const { received } = await service(
+      { status: 200, body: { SecretString: 'salt-value' } },
+      { status: 200, body: { SecretBinary: Buffer.from([1, 2, 3]).toString('base64') } },
+    );
+    const provider = new SecretValueProvider(options);
+
+    expect(await provider.get('arn:aws:secretsmanager:eu-west-1:1:secret:a', { maxAge: 60 })).toBe(
+      'salt-value',
+    );
+    expect(await provider.get('arn:aws:secretsmanager:eu-west-1:1:secret:b', { maxAge: 60 })).toEqual(
+      Buffer.from([1, 2, 3]),
+    );
+    expect(received.map((request) => request.headers['x-amz-target'])).toEqual([
+      'secretsmanager.GetSecretValue',
+      'secretsmanager.GetSecretValue',
+    ]);
+    expect(JSON.parse(received[0]?.body ?? '')).toEqual({
+      SecretId: 'arn:aws:secretsmanager:eu-west-1:1:secret:a',
+    });
+  });
+});
