@@ -3,6 +3,7 @@ import { definedSettings } from '../lib/config';
 import { startDynamoDbLocal } from '../local/dynamodb-local';
 import { freePort } from '../local/free-port';
 import { startLocalServer } from '../local/server';
+import { startDelayProxy } from '../tests/support/delay-proxy';
 import { startDynamoCounter } from './dynamo-counter';
 
 /**
@@ -13,10 +14,17 @@ import { startDynamoCounter } from './dynamo-counter';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const env = definedSettings(process.env);
 const dynamo = await startDynamoDbLocal();
-const counter = process.env.BENCH_COUNT_CALLS ? await startDynamoCounter(dynamo.endpoint) : undefined;
-const server = await startLocalServer({ port: 0, env, dynamoEndpoint: counter?.endpoint ?? dynamo.endpoint });
+// bench:timing --store-delay-ms: DynamoDB behind the delaying proxy, that much added each way.
+const storeDelayMs = Number(process.env.BENCH_STORE_DELAY_MS ?? 0);
+const slowStore = storeDelayMs > 0 ? await startDelayProxy(dynamo.endpoint) : undefined;
+slowStore?.set({ requestMs: storeDelayMs, responseMs: storeDelayMs });
+const storeEndpoint = slowStore?.endpoint ?? dynamo.endpoint;
+const counter = process.env.BENCH_COUNT_CALLS ? await startDynamoCounter(storeEndpoint) : undefined;
+const server = await startLocalServer({ port: 0, env, dynamoEndpoint: counter?.endpoint ?? storeEndpoint });
 
 let floorExceeded = 0;
+/** Known-account requests that sent nothing, by reason (store_error: past the deadline below the floor). */
+const suppressedBy: Record<string, number> = {};
 let logBytes = 0;
 const write = process.stdout.write.bind(process.stdout);
 const writeErr = process.stderr.write.bind(process.stderr);
@@ -33,6 +41,8 @@ const tap =
     if (text.startsWith('{') || text.startsWith('No application metrics')) {
       logBytes += Buffer.byteLength(text);
       if (text.includes('"response_floor_exceeded"')) floorExceeded++;
+      const suppressed = /"event":"reset_email_suppressed","reason":"(\w+)"/.exec(text)?.[1];
+      if (suppressed) suppressedBy[suppressed] = (suppressedBy[suppressed] ?? 0) + 1;
       const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
       callback?.();
       return true;
@@ -62,6 +72,8 @@ const control = createServer(async (req, res) => {
       dynamo: counter?.snapshot(),
       ssmGetCalls: server.ssm.getCalls,
       floorExceeded,
+      storeErrors: suppressedBy.store_error ?? 0,
+      suppressedBy,
       logBytes,
       rssBytes: process.memoryUsage().rss,
       delivered,
@@ -70,6 +82,7 @@ const control = createServer(async (req, res) => {
   if (url.pathname === '/reset') {
     counter?.reset();
     floorExceeded = 0;
+    for (const reason of Object.keys(suppressedBy)) delete suppressedBy[reason];
     logBytes = 0;
     for (const template of Object.keys(delivered)) delete delivered[template];
     return reply({ ok: true });
@@ -102,6 +115,7 @@ const stop = async () => {
   control.close();
   await server.stop();
   await counter?.stop();
+  await slowStore?.close();
   await dynamo.stop();
   process.exit(0);
 };

@@ -17,14 +17,27 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     accounts: { type: 'string', default: '50' },
     readme: { type: 'boolean', default: false },
+    // DynamoDB behind the delaying proxy (tests/support/delay-proxy.ts), this many ms each way.
+    'store-delay-ms': { type: 'string', default: '0' },
   },
 });
 const perGroup = Number(values.requests);
 const concurrency = Number(values.concurrency);
 
-export async function runTimingBench(options = { perGroup, concurrency, accounts: Number(values.accounts) }) {
+export async function runTimingBench(
+  options: { perGroup: number; concurrency: number; accounts: number; storeDelayMs?: number } = {
+    perGroup,
+    concurrency,
+    accounts: Number(values.accounts),
+    storeDelayMs: Number(values['store-delay-ms']),
+  },
+) {
+  const storeDelayMs = options.storeDelayMs ?? 0;
   // Limits lifted so every existing-account request sends mail: the branch most unlike the unknown one.
-  const service = await startServiceProcess(LIFTED_LIMITS);
+  const service = await startServiceProcess({
+    ...LIFTED_LIMITS,
+    ...(storeDelayMs > 0 ? { BENCH_STORE_DELAY_MS: String(storeDelayMs) } : {}),
+  });
   try {
     const existing = await service.seed(options.accounts, 'timing');
     const plan: Array<{ group: 'existing' | 'unknown'; email: string }> = [];
@@ -75,6 +88,7 @@ export async function runTimingBench(options = { perGroup, concurrency, accounts
         perGroup: options.perGroup,
         concurrency: options.concurrency,
         accounts: options.accounts,
+        storeDelayMs,
       },
       existing: {
         n: samples.existing.length,
@@ -94,6 +108,7 @@ export async function runTimingBench(options = { perGroup, concurrency, accounts
       distinctStatuses: [...statuses],
       distinctBodies: bodies.size,
       emailsSent: (stats.delivered as Record<string, number>).password_reset ?? 0,
+      storeErrors: stats.storeErrors,
       floorExceeded: stats.floorExceeded,
       elapsedSeconds,
     };
@@ -150,7 +165,7 @@ export function printTiming(result: Awaited<ReturnType<typeof runTimingBench>>):
     `Kolmogorov-Smirnov: D=${result.kolmogorovSmirnov.d.toFixed(4)}, p=${result.kolmogorovSmirnov.p.toFixed(4)}`,
   );
   console.log(
-    `statuses ${result.distinctStatuses.join(',')}; distinct bodies ${result.distinctBodies}; reset emails sent ${result.emailsSent}; floor exceeded ${result.floorExceeded} times`,
+    `statuses ${result.distinctStatuses.join(',')}; distinct bodies ${result.distinctBodies}; reset emails sent ${result.emailsSent}; store errors ${result.storeErrors}; floor exceeded ${result.floorExceeded} times; store delay ${result.config.storeDelayMs} ms each way`,
   );
   console.log(`target (|gap| < 1 ms and p >= 0.01): ${result.meetsTarget ? 'met' : 'NOT met'}`);
 }

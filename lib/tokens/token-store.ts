@@ -86,11 +86,19 @@ export const pointerValue = (selector: string, kind: CredentialKind = 'token') =
 const activeKey = (userId: string) => ({ [TOKEN_TABLE.partitionKey]: `active#${userId}` });
 const CONFLICT_RETRIES = 5;
 /**
- * Worst case for one transaction attempt: the client's 2 s request timeout, times its 3 attempts,
- * plus backoff. A consuming write is only started when this much time is left before the
- * deadline, so it cannot commit after the early-timeout 503 went out.
+ * A consuming write is only started when this much time is left before the deadline: one full
+ * attempt (the client's 2 s request timeout) before its abort, then the settling
+ * (SETTLE_BUDGET_MS), which makes sure an attempt cut short cannot commit after the 503.
  */
-export const TRANSACTION_BUDGET_MS = 6_500;
+export const TRANSACTION_BUDGET_MS = 4_500;
+/**
+ * Kept back from the deadline to settle a consuming write whose outcome is unknown: one fence
+ * attempt (the client's 2 s request timeout) and a read. The write's attempts are aborted there.
+ */
+export const SETTLE_BUDGET_MS = 2_500;
+/** The settled answer must beat the early-timeout 503, which goes out at the deadline. */
+const SETTLE_MARGIN_MS = 100;
+const SETTLE_ATTEMPTS_WITHOUT_DEADLINE = 5;
 type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
 
 export class TokenStore {
@@ -258,7 +266,7 @@ export class TokenStore {
       token.credentialVersion === 0
         ? '(attribute_not_exists(credentialVersion) OR credentialVersion = :version)'
         : 'credentialVersion = :version';
-    const outcome = await this.transact(
+    const outcome = await this.transactOrSettle(
       [
         {
           Delete: {
@@ -301,9 +309,101 @@ export class TokenStore {
         },
         ...(change.outboxItem ? [outboxPut(this.tokenTable, change.outboxItem)] : []),
       ],
-      change.deadline,
+      change,
     );
     return outcome === 'committed' ? 'consumed' : 'token_rejected';
+  }
+
+  /**
+   * The consuming write, so that its answer matches its outcome. Its attempts are aborted
+   * SETTLE_BUDGET_MS before the deadline; but a timeout or an abort does not recall a request
+   * already sent, which may still reach DynamoDB and commit after a 503. So a failure after the
+   * write was sent is settled first: the write either committed (and this returns so) or can
+   * no longer commit. Only if DynamoDB answers neither the write nor the settling in time is the
+   * outcome unknown, and a 503 may then precede a commit.
+   */
+  private async transactOrSettle(
+    items: TransactItems,
+    change: PasswordChange,
+  ): Promise<'committed' | 'condition_failed'> {
+    const deadline = change.deadline ?? Number.POSITIVE_INFINITY;
+    const abortAt = (at: number) =>
+      Number.isFinite(at) ? AbortSignal.timeout(Math.max(1, at - Date.now())) : undefined;
+    let sent = false;
+    try {
+      return await this.transact(items, deadline, abortAt(deadline - SETTLE_BUDGET_MS), () => {
+        sent = true;
+      });
+    } catch (error) {
+      if (!sent) throw error;
+      const settled = await this.settleConsume(change, abortAt(deadline - SETTLE_MARGIN_MS)).catch(
+        () => 'unknown' as const,
+      );
+      if (settled === 'consumed') return 'committed';
+      throw error;
+    }
+  }
+
+  /**
+   * Takes the claim back after a consuming write failed without a definite answer, which fences
+   * off any attempt still on its way (the write requires `claimOwner = owner`). If the claim is
+   * no longer ours, our write committed exactly when the token is gone (only the claim's owner
+   * deletes it, and the claim is ours until the deadline) and the user's version moved past the
+   * token's. Both reads are ones the confirm function may already make (infra: least privilege).
+   */
+  private async settleConsume(
+    change: PasswordChange,
+    signal: AbortSignal | undefined,
+  ): Promise<'consumed' | 'not_consumed'> {
+    const options = signal ? { abortSignal: signal } : {};
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tokenTable,
+            Key: credentialKey(change.token.selector, change.token.kind),
+            UpdateExpression: 'REMOVE claimOwner, claimExpiresAt',
+            ConditionExpression: 'claimOwner = :owner',
+            ExpressionAttributeValues: { ':owner': change.claimOwner },
+          }),
+          options,
+        );
+        return 'not_consumed';
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) break;
+        // A conflict means our own write is being applied; an outage may end before the deadline.
+        // Either way a definite answer is worth another try while time is left.
+        const retryable = classifyDynamoError(error) instanceof DependencyUnavailableError;
+        if (!retryable || signal?.aborted || (!signal && attempt >= SETTLE_ATTEMPTS_WITHOUT_DEADLINE))
+          throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500, 20 * 2 ** attempt)));
+      }
+    }
+    const [token, user] = await Promise.all([
+      this.client.send(
+        new GetCommand({
+          TableName: this.tokenTable,
+          Key: credentialKey(change.token.selector, change.token.kind),
+          ConsistentRead: true,
+        }),
+        options,
+      ),
+      this.client.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [this.usersTable]: {
+              Keys: [{ [USERS_TABLE.partitionKey]: change.token.userId }],
+              ConsistentRead: true,
+              ProjectionExpression: 'credentialVersion',
+            },
+          },
+        }),
+        options,
+      ),
+    ]);
+    if (Object.keys(user.UnprocessedKeys ?? {}).length > 0) throw new DependencyUnavailableError('DynamoDB');
+    const version = Number(user.Responses?.[this.usersTable]?.[0]?.credentialVersion ?? 0);
+    return !token.Item && version > change.token.credentialVersion ? 'consumed' : 'not_consumed';
   }
 
   /**
@@ -319,12 +419,14 @@ export class TokenStore {
     items: TransactItems,
     deadline = Number.POSITIVE_INFINITY,
     signal?: AbortSignal,
+    onSend?: () => void,
   ): Promise<'committed' | 'condition_failed'> {
     const command = new TransactWriteCommand({ TransactItems: items, ClientRequestToken: randomUUID() });
     for (let attempt = 1; ; attempt++) {
       if (deadline - Date.now() < TRANSACTION_BUDGET_MS)
         throw new DependencyUnavailableError('DynamoDB (no time left for the write)');
       try {
+        onSend?.();
         await this.client.send(command, signal ? { abortSignal: signal } : {});
         return 'committed';
       } catch (error) {

@@ -7,7 +7,10 @@ import { report, SIZES, STRESS } from '../support/sizes';
 /**
  * Soak (stress mode only): the service in its own process, driven at a fixed rate with a mix of
  * requests (known and unknown accounts) and confirms (fresh and bogus tokens) for several minutes.
- * Zero 5xx, no steady memory growth, and exactly one email per accepted known-account request.
+ * Zero 5xx, no steady memory growth, and for each accepted known-account request exactly one
+ * email, or none because its work ran into the deadline below the floor (store_error, counted).
+ * That deadline does fire here: one process runs every bcrypt of the confirms on the same event
+ * loop (Lambda gives each invocation its own), which can stall a request's work past it.
  */
 const RATE_PER_SECOND = 40;
 
@@ -73,7 +76,15 @@ describe.skipIf(!STRESS)('soak', () => {
       await Promise.all(pending);
       await harvest();
 
-      const stats = (await service.stats()) as { delivered: Record<string, number> };
+      const stats = (await service.stats()) as {
+        delivered: Record<string, number>;
+        suppressedBy: Record<string, number>;
+      };
+      // The deadline cuts the token write (store_error: nothing sent) or the hand-off to the queue
+      // (provider_error: an aborted SendMessage may still have reached the queue, so that email
+      // can arrive too). Every accepted request is accounted for, and none mailed twice.
+      const storeErrors = stats.suppressedBy.store_error ?? 0;
+      const handOffsCut = stats.suppressedBy.provider_error ?? 0;
       // Seeding sends nothing, so every password_reset delivered came from this run.
       const resetEmails = stats.delivered.password_reset ?? 0;
       const third = Math.floor(rss.length / 3);
@@ -87,11 +98,14 @@ describe.skipIf(!STRESS)('soak', () => {
         ...Object.fromEntries(Object.entries(statuses).map(([s, n]) => [`status${s}`, n])),
         knownAccepted,
         resetEmails,
+        storeErrors,
+        handOffsCut,
         rssMiddleMiB: (middle / 2 ** 20).toFixed(1),
         rssLastMiB: (last / 2 ** 20).toFixed(1),
       });
       expect(fiveHundreds).toEqual([]);
-      expect(resetEmails).toBe(knownAccepted);
+      expect(resetEmails + storeErrors).toBeLessThanOrEqual(knownAccepted);
+      expect(resetEmails + storeErrors + handOffsCut).toBeGreaterThanOrEqual(knownAccepted);
       expect(last).toBeLessThan(middle * 1.25);
     } finally {
       await service.stop();

@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { inject } from 'vitest';
+import { type LocalServer, ROUTES, startLocalServer } from '../../local/server';
+import { type DelayProxy, startDelayProxy } from './delay-proxy';
+import { tokenFromLink } from './http';
+
+/**
+ * The local server at npm start's defaults with DynamoDB Local behind the delaying proxy (only
+ * the table and parameter names differ, so the suite gets tables of its own). `direct` bypasses
+ * the proxy: a test reads what DynamoDB holds, at once.
+ */
+export interface SlowStore {
+  proxy: DelayProxy;
+  server: LocalServer;
+  direct: DynamoDBDocumentClient;
+  stop(): Promise<void>;
+}
+
+export async function startSlowStore(env: Record<string, string> = {}): Promise<SlowStore> {
+  const proxy = await startDelayProxy(inject('dynamoEndpoint'));
+  const suffix = randomUUID().slice(0, 8);
+  const server = await startLocalServer({
+    dynamoEndpoint: proxy.endpoint,
+    env: {
+      TOKEN_TABLE_NAME: `slow-tokens-${suffix}`,
+      USERS_TABLE_NAME: `slow-users-${suffix}`,
+      KILL_SWITCH_PARAMETER_NAME: `/password-reset/slow-${suffix}/kill-switch`,
+      ...env,
+    },
+  });
+  const direct = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: inject('dynamoEndpoint') }));
+  // The first request of each function pays for its lazy SDK set-up; a user never sees it twice.
+  await postFrom(server.url, '127.0.0.1', ROUTES.request, { email: 'warm-up@example.com' });
+  await postFrom(server.url, '127.0.0.1', ROUTES.confirm, { token: 'x'.repeat(40), newPassword: 'x' });
+  return {
+    proxy,
+    server,
+    direct,
+    stop: async () => {
+      await server.stop();
+      await proxy.close();
+      direct.destroy();
+    },
+  };
+}
+
+export interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  ms: number;
+}
+
+/** POSTs JSON from a chosen loopback address, so per-network limits apply as for distinct clients. */
+export function postFrom(
+  baseUrl: string,
+  localAddress: string,
+  path: string,
+  body: unknown,
+): Promise<Answer> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = request(
+      `${baseUrl}${path}`,
+      {
+        method: 'POST',
+        localAddress,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        timeout: 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+            ms: performance.now() - started,
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+let nextNetwork = 0;
+/** A loopback address on a /24 of its own (all of 127.0.0.0/8 is loopback on Linux). */
+export function freshNetwork(): string {
+  nextNetwork++;
+  return `127.${100 + Math.floor(nextNetwork / 256)}.${nextNetwork % 256}.7`;
+}
+
+/**
+ * A link for `email`, asked for while the caller keeps the store fast. On a loaded machine the
+ * token write can miss its deadline below the floor and the service (rightly) sends nothing:
+ * like a user, ask again, from a new network so the silent per-network limit lets it through.
+ */
+export async function linkFor(server: LocalServer, email: string): Promise<string> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const before = server.outbox.outbox().length;
+    const answer = await postFrom(server.url, freshNetwork(), ROUTES.request, { email });
+    if (answer.status !== 200) throw new Error(`request answered ${answer.status}`);
+    await server.emailSettled();
+    const message = server.outbox
+      .outbox()
+      .slice(before)
+      .findLast((m) => m.to === email && m.template === 'password_reset');
+    if (message?.link) return tokenFromLink(message.link);
+  }
+  throw new Error(`no reset email for ${email} after 10 requests`);
+}
+
+/** The user's stored hash and credentialVersion, read consistently past the proxy. */
+export async function storedUser(store: SlowStore, userId: string) {
+  const found = await store.direct.send(
+    new GetCommand({ TableName: store.server.config.usersTableName, Key: { userId }, ConsistentRead: true }),
+  );
+  return {
+    passwordHash: String(found.Item?.passwordHash),
+    version: Number(found.Item?.credentialVersion ?? 0),
+  };
+}
