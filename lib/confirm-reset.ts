@@ -6,6 +6,7 @@ import type { FlowStore } from './codes/flow-store';
 import type { Config } from './config';
 import type { SendEmail } from './email/send-email';
 import { passwordChangedOutboxItem } from './events/password-changed';
+import { ipKey } from './limits/network';
 import type { RateLimiter } from './limits/rate-limiter';
 import type { CheckBreached } from './passwords/breach-check';
 import type { HashPassword } from './passwords/password-hasher';
@@ -96,13 +97,14 @@ export async function confirmReset(
   const now = deps.clock.now();
   const context: AuditContext = { requestId: input.requestId, sourceIp: input.sourceIp };
   const { confirmPerIp, confirmFailuresPerIp } = deps.config.rateLimits;
-  const ipKey = deps.pseudonymize('ip', input.sourceIp);
+  // IPv6 by its /64, as on the request path: one host rotating addresses is one client.
+  const clientKey = deps.pseudonymize('ip', ipKey(input.sourceIp));
 
   // Every attempt is charged to the failure budget up front and refunded if it was not a
   // bad token or code. Charging first is what keeps a concurrent burst from overshooting.
   const [ipDecision, failureDecision] = await Promise.all([
-    deps.rateLimiter.hit('confirm-ip', ipKey, confirmPerIp, now),
-    deps.rateLimiter.hit('confirm-fail-ip', ipKey, confirmFailuresPerIp, now),
+    deps.rateLimiter.hit('confirm-ip', clientKey, confirmPerIp, now),
+    deps.rateLimiter.hit('confirm-fail-ip', clientKey, confirmFailuresPerIp, now),
   ]);
   const denied = [ipDecision, failureDecision].filter((decision) => !decision.allowed);
   if (denied.length > 0) {
@@ -115,7 +117,7 @@ export async function confirmReset(
   const step: Step = {
     context,
     deps,
-    refundFailure: () => deps.rateLimiter.refund('confirm-fail-ip', ipKey, confirmFailuresPerIp, now),
+    refundFailure: () => deps.rateLimiter.refund('confirm-fail-ip', clientKey, confirmFailuresPerIp, now),
   };
 
   const proven =
@@ -187,8 +189,9 @@ async function proveCode(
 
   if (!codeMatches(deps.hashCode(flowId, code), charged.codeHash) || !charged.credential)
     return invalid('wrong_code');
-  // A right code is no failed guess, whatever happens next.
-  await deps.rateLimiter.refund('code-fail-account', charged.emailKey, rules, now);
+  // A right code is no failed guess, whatever happens next. A lost refund costs only this
+  // account one failure of its budget; it must not turn a right code into a 503.
+  await deps.rateLimiter.refund('code-fail-account', charged.emailKey, rules, now).catch(() => undefined);
 
   const candidate = await deps.tokens.readCandidate(charged.credential);
   const bound = checkBinding(candidate, invalid, context, deps);

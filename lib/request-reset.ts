@@ -297,8 +297,9 @@ async function startCodeFlow(
       signal,
     );
   } catch {
-    deps.audit({ event: 'reset_email_suppressed', reason: 'store_error' }, context);
-    return false;
+    // Still one flow item per request: confirm then takes the same steps as for a wrong code.
+    // The phantom write never overwrites a flow that did commit (attribute_not_exists).
+    return phantom('store_error');
   }
   deps.audit({ event: 'code_issued' }, context);
 

@@ -89,8 +89,13 @@ export function createAwsJsonCall(target: AwsJsonService, options: AwsJsonOption
       },
       body,
     });
-    const { response } = await handler.handle((await signer.sign(request)) as HttpRequest);
-    const text = Buffer.from(await streamCollector(response.body)).toString('utf8');
+    // The handler's requestTimeout ends when the headers arrive; this bounds the whole attempt,
+    // body included, so a body that stalls cannot hold the caller until the Lambda times out.
+    const signal = AbortSignal.timeout(options.connectionTimeoutMs + options.requestTimeoutMs);
+    const { response } = await handler.handle((await signer.sign(request)) as HttpRequest, {
+      abortSignal: signal,
+    });
+    const text = Buffer.from(await untilAborted(streamCollector(response.body), signal)).toString('utf8');
     if (response.statusCode >= 200 && response.statusCode < 300) return text ? JSON.parse(text) : {};
     // An error body may not be JSON at all (a proxy's 502 page): the status still names it.
     const parsed = parseObject(text);
@@ -114,6 +119,15 @@ export function createAwsJsonCall(target: AwsJsonService, options: AwsJsonOption
       }
     }
   };
+}
+
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 function parseObject(text: string): Record<string, unknown> {

@@ -152,6 +152,20 @@ describe('phantom flows', () => {
     expect(world.audits.map((a) => a.entry)).toContainEqual({ event: 'code_rejected', reason: 'wrong_code' });
   });
 
+  it('are what a failed store write leaves for a known account, so confirm takes the wrong-code steps', async () => {
+    const failingWrite = {
+      ...world.requestDeps,
+      tokens: { saveActive: () => Promise.reject(new Error('store unavailable')) },
+    };
+    const result = await requestReset({ email: EMAIL, method: 'code', ...meta }, failingWrite);
+    const flowId = (result as { flowId: string }).flowId;
+
+    expect(world.outbox.outbox()).toHaveLength(0);
+    expect(await confirm(flowId, '12345678')).toEqual({ status: 'invalid_code' });
+    expect(await world.flows.attempts(flowKey(flowId))).toBe(1);
+    expect(world.audits.map((a) => a.entry)).toContainEqual({ event: 'code_rejected', reason: 'wrong_code' });
+  });
+
   it('are what the kill-switch leaves: no code, no credential moved', async () => {
     world.setKillSwitch('disabled');
 

@@ -65,3 +65,42 @@ describe('the per-account limit', () => {
     expect(throttled.length).toBeGreaterThanOrEqual(2);
   });
 });
+
+describe('the confirm per-IP limits', () => {
+  let confirmWorld: TestWorld;
+  beforeAll(async () => {
+    confirmWorld = await createTestWorld({ RATE_LIMIT_CONFIRM_FAILURES_IP: '3/900s' });
+  });
+  afterAll(() => confirmWorld?.destroy());
+
+  const guess = (sourceIp: string) =>
+    confirmReset(
+      {
+        token: 'not-a-token',
+        newPassword: 'a brand new passphrase here',
+        sourceIp,
+        requestId: `guess-${sourceIp}`,
+      },
+      confirmWorld.confirmDeps,
+    );
+
+  it('count an IPv6 /64 as one client, so rotating addresses in it buys no extra guesses', async () => {
+    const sameNetwork = [];
+    for (const address of [
+      '2001:db8:9:9::1',
+      '2001:db8:9:9::2',
+      '2001:db8:9:9::3',
+      '2001:db8:9:9:abcd:ef01:2345:6789',
+    ])
+      sameNetwork.push(await guess(address));
+    const otherNetwork = await guess('2001:db8:9:a::1');
+
+    expect(sameNetwork.map((result) => result.status)).toEqual([
+      'invalid_token',
+      'invalid_token',
+      'invalid_token',
+      'rate_limited',
+    ]);
+    expect(otherNetwork.status).toBe('invalid_token');
+  });
+});

@@ -19,7 +19,7 @@ interface Received {
   body: string;
   url: string;
 }
-type Answer = { status: number; body: unknown } | 'hang';
+type Answer = { status: number; body: unknown } | 'hang' | 'stall-body';
 
 let server: Server | undefined;
 const savedEnv = { ...process.env };
@@ -46,6 +46,12 @@ async function service(...answers: Answer[]) {
       });
       const answer = answers[Math.min(received.length, answers.length) - 1] ?? { status: 500, body: {} };
       if (answer === 'hang') return;
+      if (answer === 'stall-body') {
+        // Headers and the start of a body, then nothing: the handler's own timeout has ended.
+        res.writeHead(200, { 'Content-Type': 'application/x-amz-json-1.1' });
+        res.write('{"Parameter":');
+        return;
+      }
       res.writeHead(answer.status, { 'Content-Type': 'application/x-amz-json-1.1' });
       res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
     });
@@ -155,6 +161,15 @@ describe('signed AWS JSON calls', () => {
 
     expect(received).toHaveLength(2);
     expect(Date.now() - started).toBeLessThan(2 * options.requestTimeoutMs + 1_000);
+  });
+
+  it('gives up on a body that stalls after the headers, each attempt bounded', async () => {
+    const { received, env } = await service('stall-body');
+    const call = createAwsJsonCall(SSM, { ...options, env });
+
+    // Without the per-attempt bound this never settles and the test times out.
+    await expect(call('GetParameter', { Name: '/x' })).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(received).toHaveLength(2);
   });
 
   it('fails the call, not the import, without a region', async () => {
