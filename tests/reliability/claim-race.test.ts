@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { type LocalServer, ROUTES, startLocalServer } from '../../local/server';
 import { tokenFromLink } from '../support/http';
+import { postFrom } from '../support/post-from';
 import { report, SIZES, STRESS } from '../support/sizes';
 
 vi.setConfig({ testTimeout: SIZES.timeoutMs });
@@ -30,40 +30,6 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-/**
- * POSTs JSON from a chosen loopback address, so concurrent confirms come from distinct clients
- * (as a user racing whoever else holds the link would) and the default per-IP limits apply as
- * they would in production, unlifted.
- */
-function postFrom(
-  localAddress: string,
-  path: string,
-  body: unknown,
-): Promise<{ status: number; json: () => { code?: string } }> {
-  return new Promise((resolve, reject) => {
-    const payload = JSON.stringify(body);
-    const req = request(
-      `${server.url}${path}`,
-      {
-        method: 'POST',
-        localAddress,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-        timeout: 30_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, json: () => JSON.parse(text) });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
 let nextClient = 0;
 /** A fresh client address in 127.0.0.0/8 (all of it is loopback on Linux). */
 const clientAddress = () => {
@@ -82,6 +48,7 @@ async function linkFor(email: string): Promise<string> {
     const before = server.outbox.outbox().length;
     nextNetwork++;
     const answer = await postFrom(
+      server.url,
       `127.200.${nextNetwork % 256}.${1 + Math.floor(nextNetwork / 256)}`,
       ROUTES.request,
       { email },
@@ -101,7 +68,7 @@ async function race(token: string, confirms: number) {
   return Promise.all(
     Array.from({ length: confirms }, async (_, k) => {
       const started = performance.now();
-      const answer = await postFrom(clientAddress(), ROUTES.confirm, {
+      const answer = await postFrom(server.url, clientAddress(), ROUTES.confirm, {
         token,
         newPassword: `fresh race passphrase ${k} ${randomUUID().slice(0, 8)}`,
       });

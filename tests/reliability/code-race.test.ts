@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { flowKey } from '../../lib/codes/code';
 import { FlowStore } from '../../lib/codes/flow-store';
@@ -7,6 +6,7 @@ import { type ConfirmResetResult, confirmReset } from '../../lib/confirm-reset';
 import { requestReset } from '../../lib/request-reset';
 import { type LocalServer, ROUTES, startLocalServer } from '../../local/server';
 import { createTestWorld } from '../support/deps';
+import { postFrom } from '../support/post-from';
 import { report, SIZES, STRESS } from '../support/sizes';
 
 vi.setConfig({ testTimeout: SIZES.timeoutMs });
@@ -142,7 +142,7 @@ describe('concurrent guesses at npm start defaults (bcrypt 12), over HTTP', () =
 
       const answers = await Promise.all(
         guessesFor(code).map((guess, k) =>
-          postFrom(clientAddress(), ROUTES.confirm, {
+          postFrom(server.url, clientAddress(), ROUTES.confirm, {
             flowId,
             code: guess,
             newPassword: `race passphrase number ${k}`,
@@ -181,10 +181,15 @@ describe('concurrent guesses at npm start defaults (bcrypt 12), over HTTP', () =
   async function codeFor(email: string): Promise<{ flowId: string; code: string }> {
     for (let attempt = 0; attempt < 10; attempt++) {
       const before = server.outbox.outbox().length;
-      const answer = await postFrom(`127.201.${attempt}.${1 + (nextClient++ % 250)}`, ROUTES.request, {
-        email,
-        method: 'code',
-      });
+      const answer = await postFrom(
+        server.url,
+        `127.201.${attempt}.${1 + (nextClient++ % 250)}`,
+        ROUTES.request,
+        {
+          email,
+          method: 'code',
+        },
+      );
       expect(answer.status).toBe(200);
       await server.emailSettled();
       const code = server.outbox
@@ -194,34 +199,5 @@ describe('concurrent guesses at npm start defaults (bcrypt 12), over HTTP', () =
       if (code) return { flowId: answer.json().flowId as string, code };
     }
     throw new Error(`no code for ${email} after 10 requests`);
-  }
-
-  function postFrom(
-    localAddress: string,
-    path: string,
-    body: unknown,
-  ): Promise<{ status: number; json: () => Record<string, unknown> }> {
-    return new Promise((resolve, reject) => {
-      const payload = JSON.stringify(body);
-      const req = request(
-        `${server.url}${path}`,
-        {
-          method: 'POST',
-          localAddress,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-          timeout: 30_000,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            resolve({ status: res.statusCode ?? 0, json: () => JSON.parse(text) });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
   }
 });

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { request } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { type LocalServer, ROUTES, startLocalServer } from '../../local/server';
 import { type DelayProxy, startDelayProxy } from './delay-proxy';
 import { tokenFromLink } from './http';
+import { type Answer, postFrom } from './post-from';
+
+export { type Answer, postFrom };
 
 /**
  * The local server at npm start's defaults with DynamoDB Local behind the delaying proxy (only
@@ -45,49 +47,6 @@ export async function startSlowStore(env: Record<string, string> = {}): Promise<
       direct.destroy();
     },
   };
-}
-
-export interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  ms: number;
-}
-
-/** POSTs JSON from a chosen loopback address, so per-network limits apply as for distinct clients. */
-export function postFrom(
-  baseUrl: string,
-  localAddress: string,
-  path: string,
-  body: unknown,
-): Promise<Answer> {
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const payload = JSON.stringify(body);
-    const req = request(
-      `${baseUrl}${path}`,
-      {
-        method: 'POST',
-        localAddress,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-        timeout: 30_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            text: Buffer.concat(chunks).toString('utf8'),
-            ms: performance.now() - started,
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
 }
 
 let nextNetwork = 0;
