@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { type LocalServer, ROUTES, startLocalServer } from '../../local/server';
-import { tokenFromLink } from '../support/http';
-import { postFrom } from '../support/post-from';
+import { clientAddresses, linkFor, postFrom } from '../support/loopback-clients';
 import { report, SIZES, STRESS } from '../support/sizes';
 
 vi.setConfig({ testTimeout: SIZES.timeoutMs });
@@ -30,39 +29,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-let nextClient = 0;
-/** A fresh client address in 127.0.0.0/8 (all of it is loopback on Linux). */
-const clientAddress = () => {
-  nextClient++;
-  return `127.${10 + Math.floor(nextClient / 65_536)}.${Math.floor(nextClient / 256) % 256}.${nextClient % 256 || 1}`;
-};
-
-let nextNetwork = 0;
-/**
- * Asks for a link. On an overloaded machine the account work can overrun its deadline below the
- * response floor, and the service then (correctly) sends nothing; like a user, ask again, from a
- * new network so the silent per-network limit (1/60 s) does not hold the retry back.
- */
-async function linkFor(email: string): Promise<string> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const before = server.outbox.outbox().length;
-    nextNetwork++;
-    const answer = await postFrom(
-      server.url,
-      `127.200.${nextNetwork % 256}.${1 + Math.floor(nextNetwork / 256)}`,
-      ROUTES.request,
-      { email },
-    );
-    expect(answer.status).toBe(200);
-    await server.emailSettled();
-    const message = server.outbox
-      .outbox()
-      .slice(before)
-      .findLast((m) => m.to === email && m.template === 'password_reset');
-    if (message?.link) return tokenFromLink(message.link);
-  }
-  throw new Error(`no reset email for ${email} after 10 requests`);
-}
+const clientAddress = clientAddresses(10);
 
 async function race(token: string, confirms: number) {
   return Promise.all(
@@ -86,7 +53,7 @@ describe('concurrent confirms of one token at the default bcrypt cost', () => {
     expect(server.config.bcryptCost).toBe(12);
     const email = `racer-${randomUUID().slice(0, 8)}@example.com`;
     await server.accounts.create(email, 'the starting passphrase of mine');
-    const token = await linkFor(email);
+    const token = await linkFor(server, email);
 
     const answers = await race(token, 25);
 
@@ -118,7 +85,7 @@ describe('concurrent confirms of one token at the default bcrypt cost', () => {
     );
     for (const email of emails) await server.accounts.create(email, 'the starting passphrase of mine', 4);
     const links: string[] = [];
-    for (const email of emails) links.push(await linkFor(email));
+    for (const email of emails) links.push(await linkFor(server, email));
 
     let fiveHundreds = 0;
     let maxMs = 0;

@@ -6,7 +6,7 @@ import { type ConfirmResetResult, confirmReset } from '../../lib/confirm-reset';
 import { requestReset } from '../../lib/request-reset';
 import { type LocalServer, ROUTES, startLocalServer } from '../../local/server';
 import { createTestWorld } from '../support/deps';
-import { postFrom } from '../support/post-from';
+import { clientAddresses, codeFor, postFrom } from '../support/loopback-clients';
 import { report, SIZES, STRESS } from '../support/sizes';
 
 vi.setConfig({ testTimeout: SIZES.timeoutMs });
@@ -138,7 +138,7 @@ describe('concurrent guesses at npm start defaults (bcrypt 12), over HTTP', () =
     for (let i = 0; i < 3; i++) {
       const email = `http-guess-${i}-${randomUUID().slice(0, 6)}@example.com`;
       await server.accounts.create(email, 'the starting passphrase of mine', 4);
-      const { flowId, code } = await codeFor(email);
+      const { flowId, code } = await codeFor(server, email);
 
       const answers = await Promise.all(
         guessesFor(code).map((guess, k) =>
@@ -170,34 +170,5 @@ describe('concurrent guesses at npm start defaults (bcrypt 12), over HTTP', () =
     });
   });
 
-  let nextClient = 0;
-  /** A fresh client address in 127.0.0.0/8 (all of it is loopback on Linux). */
-  const clientAddress = () => {
-    nextClient++;
-    return `127.${30 + Math.floor(nextClient / 65_536)}.${Math.floor(nextClient / 256) % 256}.${nextClient % 256 || 1}`;
-  };
-
-  /** Asks for a code (again from a new network if a loaded machine overran the deadline). */
-  async function codeFor(email: string): Promise<{ flowId: string; code: string }> {
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const before = server.outbox.outbox().length;
-      const answer = await postFrom(
-        server.url,
-        `127.201.${attempt}.${1 + (nextClient++ % 250)}`,
-        ROUTES.request,
-        {
-          email,
-          method: 'code',
-        },
-      );
-      expect(answer.status).toBe(200);
-      await server.emailSettled();
-      const code = server.outbox
-        .outbox()
-        .slice(before)
-        .findLast((m) => m.to === email)?.code;
-      if (code) return { flowId: answer.json().flowId as string, code };
-    }
-    throw new Error(`no code for ${email} after 10 requests`);
-  }
+  const clientAddress = clientAddresses(30);
 });

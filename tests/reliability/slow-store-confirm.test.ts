@@ -2,15 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROUTES } from '../../local/server';
 import type { DelaySettings } from '../support/delay-proxy';
+import { freshNetwork, linkFor, postFrom } from '../support/loopback-clients';
 import { report, STRESS } from '../support/sizes';
-import {
-  freshNetwork,
-  linkFor,
-  postFrom,
-  type SlowStore,
-  startSlowStore,
-  storedUser,
-} from '../support/slow-store';
+import { type SlowStore, startSlowStore, storedUser } from '../support/slow-store';
 
 /**
  * An answer never contradicts the outcome, with DynamoDB slowed down behind a delaying proxy, on

@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROUTES } from '../../local/server';
 import type { DelaySettings } from '../support/delay-proxy';
 import { captureOutput } from '../support/log-capture';
+import { type Answer, freshNetwork, postFrom } from '../support/loopback-clients';
 import { report, STRESS } from '../support/sizes';
-import { type Answer, freshNetwork, postFrom, type SlowStore, startSlowStore } from '../support/slow-store';
+import { type SlowStore, startSlowStore } from '../support/slow-store';
 
 /**
  * The known-account work has a deadline below the floor, with DynamoDB slowed down behind a

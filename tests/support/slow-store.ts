@@ -4,10 +4,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { type LocalServer, ROUTES, startLocalServer } from '../../local/server';
 import { type DelayProxy, startDelayProxy } from './delay-proxy';
-import { tokenFromLink } from './http';
-import { type Answer, postFrom } from './post-from';
-
-export { type Answer, postFrom };
+import { postFrom } from './loopback-clients';
 
 /**
  * The local server at npm start's defaults with DynamoDB Local behind the delaying proxy (only
@@ -47,33 +44,6 @@ export async function startSlowStore(env: Record<string, string> = {}): Promise<
       direct.destroy();
     },
   };
-}
-
-let nextNetwork = 0;
-/** A loopback address on a /24 of its own (all of 127.0.0.0/8 is loopback on Linux). */
-export function freshNetwork(): string {
-  nextNetwork++;
-  return `127.${100 + Math.floor(nextNetwork / 256)}.${nextNetwork % 256}.7`;
-}
-
-/**
- * A link for `email`, asked for while the caller keeps the store fast. On a loaded machine the
- * token write can miss its deadline below the floor and the service (rightly) sends nothing:
- * like a user, ask again, from a new network so the silent per-network limit lets it through.
- */
-export async function linkFor(server: LocalServer, email: string): Promise<string> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const before = server.outbox.outbox().length;
-    const answer = await postFrom(server.url, freshNetwork(), ROUTES.request, { email });
-    if (answer.status !== 200) throw new Error(`request answered ${answer.status}`);
-    await server.emailSettled();
-    const message = server.outbox
-      .outbox()
-      .slice(before)
-      .findLast((m) => m.to === email && m.template === 'password_reset');
-    if (message?.link) return tokenFromLink(message.link);
-  }
-  throw new Error(`no reset email for ${email} after 10 requests`);
 }
 
 /** The user's stored hash and credentialVersion, read consistently past the proxy. */
