@@ -119,7 +119,12 @@ export class FlowStore {
 
   /** The attempts a flow has recorded (tests and the stress suite). */
   async attempts(flowKey: string): Promise<number | undefined> {
-    const found = await dynamoCall(() =>
+    const found = await this.read(flowKey);
+    return found.Item ? Number(found.Item.attempts ?? 0) : undefined;
+  }
+
+  private read(flowKey: string) {
+    return dynamoCall(() =>
       this.client.send(
         new GetCommand({
           TableName: this.tokenTable,
@@ -128,20 +133,11 @@ export class FlowStore {
         }),
       ),
     );
-    return found.Item ? Number(found.Item.attempts ?? 0) : undefined;
   }
 
   /** Why a charge was refused, for the audit line only: the answer is the same for all three. */
   private async refusalReason(flowKey: string, now: number): Promise<ChargeRefusal> {
-    const found = await dynamoCall(() =>
-      this.client.send(
-        new GetCommand({
-          TableName: this.tokenTable,
-          Key: credentialKey(flowKey, 'flow'),
-          ConsistentRead: true,
-        }),
-      ),
-    );
+    const found = await this.read(flowKey);
     if (!found.Item) return 'unknown_flow';
     return Number(found.Item.expiresAt) <= now ? 'expired' : 'budget_exhausted';
   }
