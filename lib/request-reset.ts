@@ -10,7 +10,7 @@ import { ipKey, networkKey } from './limits/network';
 import type { RateLimiter } from './limits/rate-limiter';
 import type { Pseudonymize } from './pseudonym';
 import { issueToken, type RandomBytes } from './tokens/token';
-import type { TokenStore } from './tokens/token-store';
+import type { StoredToken, TokenStore } from './tokens/token-store';
 import { normalizeEmail, type UserStore } from './users/user-store';
 
 export interface RequestResetDeps {
@@ -199,27 +199,20 @@ async function startResetForAccount(
     return suppress('dry_run');
   }
 
-  try {
-    // Consistent read: the index may lag an email change, and the token binds to what is current.
-    const binding = await deps.users.readBinding(user.userId, signal);
-    if (!binding || normalizeEmail(binding.email) !== email) return suppress('unknown_account');
-    await deps.tokens.saveActive(
-      {
-        selector: token.selector,
-        userId: user.userId,
-        verifierHash: token.verifierHash,
-        expiresAt,
-        emailKey: accountKey,
-        credentialVersion: binding.credentialVersion,
-      },
-      now,
-      signal,
-    );
-  } catch {
-    // Past the lookup, a failure (or the deadline) must not turn into an answer only known
-    // accounts get: the email is dropped and the answer still goes out at the floor.
-    return suppress('store_error');
-  }
+  const saved = await saveBoundCredential(
+    email,
+    {
+      selector: token.selector,
+      userId: user.userId,
+      verifierHash: token.verifierHash,
+      expiresAt,
+      emailKey: accountKey,
+    },
+    now,
+    deps,
+    signal,
+  );
+  if (saved !== 'saved') return suppress(saved);
 
   const outcome = await deps.sendEmail(message);
   if (outcome.delivered) {
@@ -280,27 +273,23 @@ async function startCodeFlow(
     return phantom('dry_run');
   }
 
-  try {
-    const binding = await deps.users.readBinding(user.userId, signal);
-    if (!binding || normalizeEmail(binding.email) !== email) return phantom('unknown_account');
-    await deps.tokens.saveActive(
-      {
-        kind: 'flow',
-        selector: key,
-        userId: user.userId,
-        verifierHash: deps.hashCode(flowId, code),
-        expiresAt,
-        emailKey,
-        credentialVersion: binding.credentialVersion,
-      },
-      now,
-      signal,
-    );
-  } catch {
-    // Still one flow item per request: confirm then takes the same steps as for a wrong code.
-    // The phantom write never overwrites a flow that did commit (attribute_not_exists).
-    return phantom('store_error');
-  }
+  const saved = await saveBoundCredential(
+    email,
+    {
+      kind: 'flow',
+      selector: key,
+      userId: user.userId,
+      verifierHash: deps.hashCode(flowId, code),
+      expiresAt,
+      emailKey,
+    },
+    now,
+    deps,
+    signal,
+  );
+  // Still one flow item per request: confirm then takes the same steps as for a wrong code.
+  // The phantom write never overwrites a flow that did commit (attribute_not_exists).
+  if (saved !== 'saved') return phantom(saved);
   deps.audit({ event: 'code_issued' }, context);
 
   const outcome = await deps.sendEmail(message);
@@ -310,6 +299,33 @@ async function startCodeFlow(
   }
   deps.audit({ event: 'reset_email_suppressed', reason: outcome.reason }, context);
   return false;
+}
+
+/**
+ * Makes `credential` the account's one active link or code, bound to the account's current email
+ * and credentialVersion (a consistent read: the index may lag an email change). Past the lookup,
+ * a failure or the deadline must not turn into an answer only known accounts get: it is
+ * store_error, and the answer still goes out at the floor.
+ */
+async function saveBoundCredential(
+  email: string,
+  credential: Omit<StoredToken, 'credentialVersion'>,
+  now: number,
+  deps: RequestResetDeps,
+  signal: AbortSignal | undefined,
+): Promise<'saved' | 'unknown_account' | 'store_error'> {
+  try {
+    const binding = await deps.users.readBinding(credential.userId, signal);
+    if (!binding || normalizeEmail(binding.email) !== email) return 'unknown_account';
+    await deps.tokens.saveActive(
+      { ...credential, credentialVersion: binding.credentialVersion },
+      now,
+      signal,
+    );
+    return 'saved';
+  } catch {
+    return 'store_error';
+  }
 }
 
 /**
