@@ -31,8 +31,8 @@ export async function startSlowStore(env: Record<string, string> = {}): Promise<
     },
   });
   const direct = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: inject('dynamoEndpoint') }));
-  // The first request of each function pays for its lazy SDK set-up; a user never sees it twice.
-  await postFrom(server.url, '127.0.0.1', ROUTES.request, { email: 'warm-up@example.com' });
+  // startLocalServer primed the request path; confirm's first call still pays its lazy SDK
+  // set-up, which a user never sees twice.
   await postFrom(server.url, '127.0.0.1', ROUTES.confirm, { token: 'x'.repeat(40), newPassword: 'x' });
   return {
     proxy,
