@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { createAudit, METRIC_NAMESPACE, METRICS } from './audit';
+import { createAudit, METRIC_NAMESPACE, METRICS, SERVICE_NAME } from './audit';
 import { SsmParameterProvider } from './aws/parameter-providers';
 import { systemClock } from './clock';
 import { createCodeHasher } from './codes/code';
@@ -18,7 +18,7 @@ import { createPseudonymizer } from './pseudonym';
 import { TokenStore } from './tokens/token-store';
 import { UserStore } from './users/user-store';
 
-export const SERVICE_NAME = 'password-reset';
+export { SERVICE_NAME };
 
 /**
  * Builds what both handlers share, once per container. Each handler adds what only it

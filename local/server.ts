@@ -9,6 +9,7 @@ import { mockEmailProvider } from '../lib/email/mock-provider';
 import { EmailDeliveryError } from '../lib/errors';
 import { buildOpenApiDocument } from '../lib/http/openapi';
 import { problemResponse } from '../lib/http/problem';
+import { ROUTES } from '../lib/http/routes';
 import { TOKEN_TABLE } from '../lib/table-schema';
 import { credentialKey, TokenStore } from '../lib/tokens/token-store';
 import { UserStore } from '../lib/users/user-store';
@@ -32,10 +33,7 @@ import { LocalAccounts } from './users';
  * feeds API Gateway v2 events to the SAME Lambda handlers that AWS runs. The /__local routes
  * exist only here; the CDK stack has no such routes.
  */
-export const ROUTES = {
-  request: '/api/auth/password-reset/request',
-  confirm: '/api/auth/password-reset/confirm',
-} as const;
+export { ROUTES };
 
 export const LOCAL_DEFAULTS: Record<string, string> = {
   TOKEN_TABLE_NAME: 'password-reset-tokens',
