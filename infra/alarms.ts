@@ -11,9 +11,8 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE } from '../lib/audit';
+import { METRIC_NAMESPACE, SERVICE_NAME } from '../lib/audit';
 
-export const SERVICE_NAME = 'password-reset';
 export const ALARM_PERIOD = Duration.minutes(5);
 
 /** A metric the functions publish through Powertools (namespace PasswordReset, dimension service). */

@@ -30,10 +30,11 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE, METRICS } from '../lib/audit';
+import { METRICS } from '../lib/audit';
 import { isFromAddress } from '../lib/config';
 import { IDEMPOTENCY_KEY_PREFIX } from '../lib/email/email-sender';
 import { SUPPRESSED_PREFIX } from '../lib/email/suppression-store';
+import { serviceMetric } from './alarms';
 import { BUNDLING } from './bundling';
 import type { Settings } from './settings';
 
@@ -45,7 +46,6 @@ export const EMAIL_ENTRY = {
 
 /** The sender's timeout; the queue's visibility timeout is six times it, as AWS advises for SQS sources. */
 const SENDER_TIMEOUT = Duration.seconds(30);
-const SERVICE_NAME = 'password-reset';
 
 export interface EmailDeliveryProps {
   settings: Settings;
@@ -329,26 +329,14 @@ export class EmailDelivery extends Construct {
     alarm('HandOffErrors', {
       alarmDescription:
         'The request or confirm function could not put an email on the queue (reason provider_error): those users get no mail.',
-      metric: new Metric({
-        namespace: METRIC_NAMESPACE,
-        metricName: METRICS.resetEmailSuppressed,
-        dimensionsMap: { service: SERVICE_NAME, reason: 'provider_error' },
-        statistic: 'Sum',
-        period,
-      }),
+      metric: serviceMetric(METRICS.resetEmailSuppressed, { reason: 'provider_error' }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
     alarm('EmailRetries', {
       alarmDescription: 'Many transient delivery failures: the provider is throttling or failing.',
-      metric: new Metric({
-        namespace: METRIC_NAMESPACE,
-        metricName: METRICS.emailRetryScheduled,
-        dimensionsMap: { service: SERVICE_NAME },
-        statistic: 'Sum',
-        period,
-      }),
+      metric: serviceMetric(METRICS.emailRetryScheduled),
       threshold: 20,
       evaluationPeriods: 2,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

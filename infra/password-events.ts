@@ -21,7 +21,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE } from '../lib/audit';
+import { METRIC_NAMESPACE, SERVICE_NAME } from '../lib/audit';
 import { OUTBOX_PREFIX, OUTBOX_STREAM_FILTER, PASSWORD_CHANGED } from '../lib/events/password-changed';
 import { BUNDLING } from './bundling';
 
@@ -111,7 +111,7 @@ export class PasswordEvents extends Construct {
       logGroup,
       environment: {
         EVENT_BUS_NAME: this.bus.eventBusName,
-        POWERTOOLS_SERVICE_NAME: 'password-reset',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
       },
       tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,

@@ -32,9 +32,10 @@ import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-li
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { Construct, IConstruct } from 'constructs';
-import { METRIC_NAMESPACE, METRICS } from '../lib/audit';
-import { TOKEN_TABLE, USERS_TABLE } from '../lib/table-schema';
-import { ALARM_PERIOD, SERVICE_NAME, ServiceAlarms, serviceMetric } from './alarms';
+import { METRIC_NAMESPACE, METRICS, SERVICE_NAME } from '../lib/audit';
+import { ROUTES } from '../lib/http/routes';
+import { TOKEN_KEY_PREFIXES, TOKEN_TABLE, USERS_TABLE } from '../lib/table-schema';
+import { ALARM_PERIOD, ServiceAlarms, serviceMetric } from './alarms';
 import { BUNDLING } from './bundling';
 import { EdgeDistribution } from './edge';
 import { EmailDelivery } from './email-delivery';
@@ -46,10 +47,6 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const ENTRY = {
   request: join(ROOT, 'functions/request-reset.ts'),
   confirm: join(ROOT, 'functions/confirm-reset.ts'),
-} as const;
-export const ROUTE_PATHS = {
-  request: '/api/auth/password-reset/request',
-  confirm: '/api/auth/password-reset/confirm',
 } as const;
 
 /** The newest Node.js runtime this aws-cdk-lib offers. */
@@ -72,21 +69,22 @@ const INDEX_ATTRIBUTES = [USERS_TABLE.partitionKey, USERS_TABLE.emailAttribute];
 const READABLE_USER_ATTRIBUTES = [USERS_TABLE.partitionKey, USERS_TABLE.emailAttribute, 'credentialVersion'];
 
 /** The token-table item kinds (partition key prefixes, see lib/) each function may touch, per action. */
+const { token, active, flow, rate } = TOKEN_KEY_PREFIXES;
 const TOKEN_ITEM_ACCESS = {
   request: [
-    // flow#: code flows (issue 13), real ones with the active pointer and phantom ones alone.
-    { sid: 'WriteTokens', actions: ['dynamodb:PutItem'], prefixes: ['token', 'active', 'flow'] },
-    { sid: 'CountRequests', actions: ['dynamodb:UpdateItem'], prefixes: ['rate'] },
+    // Code flows: real ones with the active pointer, and phantom ones alone.
+    { sid: 'WriteTokens', actions: ['dynamodb:PutItem'], prefixes: [token, active, flow] },
+    { sid: 'CountRequests', actions: ['dynamodb:UpdateItem'], prefixes: [rate] },
   ],
   confirm: [
     // A refused code charge reads its flow once, for the audit reason.
-    { sid: 'ReadTokens', actions: ['dynamodb:GetItem'], prefixes: ['token', 'flow'] },
+    { sid: 'ReadTokens', actions: ['dynamodb:GetItem'], prefixes: [token, flow] },
     // The claim before bcrypt and its release are conditional updates of the token or flow item;
     // so are a code's attempt charge and its refund.
-    { sid: 'ClaimTokens', actions: ['dynamodb:UpdateItem'], prefixes: ['token', 'flow'] },
-    { sid: 'ReadActivePointers', actions: ['dynamodb:BatchGetItem'], prefixes: ['active'] },
-    { sid: 'ConsumeTokens', actions: ['dynamodb:DeleteItem'], prefixes: ['token', 'active', 'flow'] },
-    { sid: 'CountConfirms', actions: ['dynamodb:UpdateItem'], prefixes: ['rate'] },
+    { sid: 'ClaimTokens', actions: ['dynamodb:UpdateItem'], prefixes: [token, flow] },
+    { sid: 'ReadActivePointers', actions: ['dynamodb:BatchGetItem'], prefixes: [active] },
+    { sid: 'ConsumeTokens', actions: ['dynamodb:DeleteItem'], prefixes: [token, active, flow] },
+    { sid: 'CountConfirms', actions: ['dynamodb:UpdateItem'], prefixes: [rate] },
   ],
 } as const;
 
@@ -375,7 +373,7 @@ export class PasswordResetStack extends Stack {
         actions: [...actions],
         resources: [this.tokenTable.tableArn],
         conditions: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}#*`) },
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) },
         },
       }),
     );
@@ -537,12 +535,12 @@ export class PasswordResetStack extends Stack {
       },
     });
     api.addRoutes({
-      path: ROUTE_PATHS.request,
+      path: ROUTES.request,
       methods: [HttpMethod.POST],
       integration: new HttpLambdaIntegration('RequestIntegration', this.requestAlias),
     });
     api.addRoutes({
-      path: ROUTE_PATHS.confirm,
+      path: ROUTES.confirm,
       methods: [HttpMethod.POST],
       integration: new HttpLambdaIntegration('ConfirmIntegration', this.confirmAlias),
     });
@@ -628,8 +626,8 @@ export class PasswordResetStack extends Stack {
         expression: 'FILL(resets, 0) + FILL(notices, 0) + FILL(noticeErrors, 0)',
         usingMetrics: {
           resets: serviceMetric(METRICS.resetEmailSuppressed, { reason: 'provider_error' }),
-          notices: serviceMetric('PasswordChangedNotice', { reason: 'provider_error' }),
-          noticeErrors: serviceMetric('PasswordChangedNotice', { reason: 'error' }),
+          notices: serviceMetric(METRICS.passwordChangedNotice, { reason: 'provider_error' }),
+          noticeErrors: serviceMetric(METRICS.passwordChangedNotice, { reason: 'error' }),
         },
         period,
       }),
@@ -790,8 +788,8 @@ export class PasswordResetStack extends Stack {
       new GraphWidget({
         title: 'Resets',
         left: [
-          serviceMetric('ResetRequested'),
-          serviceMetric('ResetEmailSent'),
+          serviceMetric(METRICS.resetRequested),
+          serviceMetric(METRICS.resetEmailSent),
           serviceMetric(METRICS.resetCompleted),
           serviceMetric(METRICS.resetRejected),
         ],
