@@ -1,5 +1,3 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { CorsHttpMethod, HttpApi, HttpMethod, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -24,33 +22,28 @@ import {
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { type Alias, Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Alias } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
-import type { Construct, IConstruct } from 'constructs';
+import type { Construct } from 'constructs';
 import { METRIC_NAMESPACE, METRICS, SERVICE_NAME } from '../lib/audit';
 import { ROUTES } from '../lib/http/routes';
 import { TOKEN_KEY_PREFIXES, TOKEN_TABLE, USERS_TABLE } from '../lib/table-schema';
 import { ALARM_PERIOD, ServiceAlarms, serviceMetric } from './alarms';
-import { BUNDLING } from './bundling';
 import { EdgeDistribution } from './edge';
 import { EmailDelivery } from './email-delivery';
 import { KillSwitchParameter } from './kill-switch';
 import { PasswordEvents } from './password-events';
+import { ServiceFunction } from './service-function';
 import { checkFunctionEnvironment, runtimeEnvironment, type Settings } from './settings';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const ENTRY = {
-  request: join(ROOT, 'functions/request-reset.ts'),
-  confirm: join(ROOT, 'functions/confirm-reset.ts'),
+  request: 'functions/request-reset.ts',
+  confirm: 'functions/confirm-reset.ts',
 } as const;
-
-/** The newest Node.js runtime this aws-cdk-lib offers. */
-export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 
 /** The users-table attributes a reset may write, and the one it may read. */
 /**
@@ -96,8 +89,8 @@ export interface PasswordResetStackProps extends StackProps {
 
 export class PasswordResetStack extends Stack {
   readonly api: HttpApi;
-  readonly requestFunction: NodejsFunction;
-  readonly confirmFunction: NodejsFunction;
+  readonly requestFunction: ServiceFunction;
+  readonly confirmFunction: ServiceFunction;
   /** What the API invokes: prod shifts traffic between versions on these, with CodeDeploy. */
   readonly requestAlias: Alias;
   readonly confirmAlias: Alias;
@@ -220,7 +213,7 @@ export class PasswordResetStack extends Stack {
       const events = new PasswordEvents(this, 'PasswordEvents', {
         stage: settings.stage,
         tokenTable,
-        confirmFunction: this.confirmFunction,
+        outboxWriters: [this.confirmFunction],
         eventBusName: settings.eventBusName,
         alarmTopicArn: settings.alarmTopicArn,
         retention,
@@ -228,7 +221,6 @@ export class PasswordResetStack extends Stack {
         tracing: settings.tracing,
       });
       new CfnOutput(this, 'EventBusName', { value: events.bus.eventBusName });
-      acknowledgePasswordEventsFindings(events, settings.tracing);
     }
     // Email delivery (infra/email-delivery.ts): queue, sender, DLQ, SES or SMTP, bounces, alarms.
     const emailDelivery = new EmailDelivery(this, 'EmailDelivery', {
@@ -245,7 +237,6 @@ export class PasswordResetStack extends Stack {
     for (const fn of [emailDelivery.sender, emailDelivery.eventsHandler]) {
       if (fn) this.grantSecretSettings(fn.role as Role);
     }
-    acknowledgeEmailDeliveryFindings(emailDelivery, settings.tracing);
     const accessLogs = new LogGroup(this, 'ApiAccessLogs', { retention, removalPolicy });
     this.api = this.httpApi(settings, accessLogs);
     if (settings.edgeProtection) {
@@ -301,11 +292,8 @@ export class PasswordResetStack extends Stack {
     return { usersTable: table as ITable, emailIndexName: USERS_TABLE.defaultEmailIndexName as string };
   }
 
-  /**
-   * One function: its own role (no managed policies), its own log group with retention, and the
-   * nag acknowledgements every synchronously invoked function needs. Public for other constructs.
-   */
-  createFunction(
+  /** One of the service's own functions, invoked synchronously by API Gateway. */
+  private createFunction(
     id: string,
     options: {
       entry: string;
@@ -317,49 +305,14 @@ export class PasswordResetStack extends Stack {
       removalPolicy: RemovalPolicy;
       tracing: boolean;
     },
-  ): NodejsFunction {
-    const logGroup = new LogGroup(this, `${id}Logs`, {
-      retention: options.retention,
-      removalPolicy: options.removalPolicy,
-    });
-    const role = new Role(this, `${id}Role`, {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: `Runs the ${id} function; data permissions are added statement by statement.`,
-    });
-    logGroup.grantWrite(role);
-    const fn = new NodejsFunction(this, id, {
-      entry: options.entry,
-      handler: 'handler',
-      runtime: LAMBDA_RUNTIME,
-      architecture: Architecture.ARM_64,
-      memorySize: options.memorySize,
-      timeout: Duration.seconds(options.timeoutSeconds),
-      reservedConcurrentExecutions: options.reservedConcurrency,
-      role,
-      logGroup,
-      environment: options.environment,
-      tracing: options.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
-      bundling: BUNDLING,
-      depsLockFilePath: join(ROOT, 'package-lock.json'),
-      projectRoot: ROOT,
-    });
-    Validations.of(fn).acknowledge({
-      id: 'Serverless::Serverless-LambdaDLQ',
-      reason:
+  ): ServiceFunction {
+    const { timeoutSeconds, ...rest } = options;
+    return new ServiceFunction(this, id, {
+      ...rest,
+      timeout: Duration.seconds(timeoutSeconds),
+      whyNoDeadLetterQueue:
         'Invoked synchronously by API Gateway only: a failed invocation is answered to the caller (5xx, alarmed), there is no async event to dead-letter.',
     });
-    if (options.tracing) {
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.',
-      });
-    } else {
-      Validations.of(fn).acknowledge({
-        id: 'Serverless::Serverless-LambdaTracing',
-        reason: 'X-Ray is on by default in prod; dev leaves it off unless -c tracing=true, to save cost.',
-      });
-    }
-    return fn;
   }
 
   /**
@@ -818,59 +771,5 @@ export class PasswordResetStack extends Stack {
           "CodeDeploy's own service role for Lambda canaries: AWS maintains its narrow alias-shifting permissions.",
       });
     }
-  }
-}
-
-/** The Serverless pack's findings on the email-delivery construct, each with why it does not apply. */
-function acknowledgeEmailDeliveryFindings(emailDelivery: EmailDelivery, tracing: boolean): void {
-  const acknowledge = (scope: IConstruct | undefined, id: string, reason: string) => {
-    if (scope) Validations.of(scope).acknowledge({ id: `Serverless::Serverless-${id}`, reason });
-  };
-  acknowledge(
-    emailDelivery.sender,
-    'LambdaDLQ',
-    "The sender is invoked by an SQS event source mapping, never asynchronously: failures return to the queue, whose redrive policy and the sender's own dead-letter records handle them.",
-  );
-  acknowledge(
-    emailDelivery.sender,
-    'LambdaEventSourceMappingDestination',
-    "SQS event source mappings take no on-failure destination; the queue's redrive policy (maxReceiveCount) sends failed messages to the dead-letter queue.",
-  );
-  acknowledge(
-    emailDelivery.deadLetterQueue,
-    'SQSRedrivePolicy',
-    'This is the dead-letter queue itself: it has nowhere further to redrive to, and the DeadLetters alarm watches it.',
-  );
-  const bounceReason =
-    "A bounce or complaint event that EventBridge cannot deliver after its retries is lost; SES's account-level suppression list stays on as the backstop for the same addresses.";
-  acknowledge(emailDelivery.eventsHandler, 'LambdaDLQ', bounceReason);
-  if (!tracing) {
-    const reason = 'X-Ray is on by default in prod; dev leaves it off unless -c tracing=true, to save cost.';
-    acknowledge(emailDelivery.sender, 'LambdaTracing', reason);
-    acknowledge(emailDelivery.eventsHandler, 'LambdaTracing', reason);
-  }
-  acknowledge(emailDelivery.node.tryFindChild('BouncesAndComplaints'), 'EventBusDLQ', bounceReason);
-}
-
-/** The Serverless pack's findings on the PasswordChanged publisher, each with its reason. */
-function acknowledgePasswordEventsFindings(events: PasswordEvents, tracing: boolean): void {
-  const acknowledge = (scope: IConstruct, id: string, reason: string) =>
-    Validations.of(scope).acknowledge({ id: `Serverless::Serverless-${id}`, reason });
-  acknowledge(
-    events.publisher,
-    'LambdaDLQ',
-    'The publisher is invoked by a DynamoDB stream event source mapping, never asynchronously: its on-failure destination (the PublishFailures queue) receives what it gives up on.',
-  );
-  acknowledge(
-    events.failures,
-    'SQSRedrivePolicy',
-    'This is the on-failure queue itself: it has nowhere further to redrive to, and the PublishFailures alarm watches it.',
-  );
-  if (!tracing) {
-    acknowledge(
-      events.publisher,
-      'LambdaTracing',
-      'X-Ray is on by default in prod; dev leaves it off unless -c tracing=true, to save cost.',
-    );
   }
 }
