@@ -25,6 +25,7 @@ import { isFromAddress } from '../lib/config';
 import { IDEMPOTENCY_KEY_PREFIX } from '../lib/email/email-sender';
 import { SUPPRESSED_PREFIX } from '../lib/email/suppression-store';
 import { serviceMetric } from './alarms';
+import { leadingKeys } from './permissions';
 import { ServiceFunction } from './service-function';
 import type { Settings } from './settings';
 
@@ -387,8 +388,4 @@ export function checkEmailSettings(settings: Settings): void {
     if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+/.test(settings.smtpSecretArn as string))
       fail('smtpSecretArn must be a Secrets Manager secret ARN');
   }
-}
-
-function leadingKeys(prefixes: string[]) {
-  return { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) } };
 }

@@ -12,6 +12,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../lib/audit';
 import { OUTBOX_PREFIX, OUTBOX_STREAM_FILTER, PASSWORD_CHANGED } from '../lib/events/password-changed';
+import { leadingKeys } from './permissions';
 import { ServiceFunction } from './service-function';
 
 /** Records older than this go to the on-failure queue; the stream keeps them 24 h, so 18 h remain. */
@@ -193,8 +194,4 @@ export class PasswordEvents extends Construct {
       threshold: 1,
     });
   }
-}
-
-function leadingKeys(prefixes: string[]) {
-  return { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) } };
 }

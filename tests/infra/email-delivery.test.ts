@@ -219,7 +219,7 @@ describe('alarms', () => {
 });
 
 describe('refusing silent data loss and broken settings at synth time', () => {
-  // The rest of what prod requires (issue 11): account, region and an SNS alarm topic.
+  // The rest of what prod requires: account, region and an SNS alarm topic.
   const prod = {
     stage: 'prod',
     resetLinkTemplate: 'https://market.example.com/reset#token={token}',
