@@ -3,7 +3,7 @@ import { definedSettings } from '../lib/config';
 import { startDynamoDbLocal } from '../local/dynamodb-local';
 import { freePort } from '../local/free-port';
 import { startLocalServer } from '../local/server';
-import { startDelayProxy } from '../tests/support/delay-proxy';
+import { startDelayProxy } from '../local/delay-proxy';
 import { startDynamoCounter } from './dynamo-counter';
 
 /**

@@ -17,7 +17,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     accounts: { type: 'string', default: '50' },
     readme: { type: 'boolean', default: false },
-    // DynamoDB behind the delaying proxy (tests/support/delay-proxy.ts), this many ms each way.
+    // DynamoDB behind the delaying proxy (local/delay-proxy.ts), this many ms each way.
     'store-delay-ms': { type: 'string', default: '0' },
   },
 });

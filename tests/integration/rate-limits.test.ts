@@ -132,10 +132,9 @@ describe('confirm failure budget', () => {
     const local = await createTestWorld({ RATE_LIMIT_CONFIRM_FAILURES_IP: '2/1h' });
     await local.accounts.create('budget@example.com', 'original passphrase x');
     const meta = { sourceIp: '198.51.100.1', requestId: 'r' };
-    const { requestReset } = await import('../../lib/request-reset');
 
     for (let i = 0; i < 3; i++) {
-      await requestReset({ email: 'budget@example.com', ...meta }, local.requestDeps);
+      await local.requestReset({ email: 'budget@example.com', ...meta });
       const token = local.lastToken();
       expect(
         (await confirmReset({ token, newPassword: 'short', ...meta }, local.confirmDeps)).status,
@@ -152,11 +151,10 @@ describe('confirm failure budget', () => {
 
 describe('audit lines', () => {
   it('carry the request id, a pseudonymous account key and the IP, and no secret', async () => {
-    const { requestReset } = await import('../../lib/request-reset');
     await world.accounts.create('audited@example.com', 'original passphrase y');
     const meta = { sourceIp: '192.0.2.55', requestId: 'req-123' };
 
-    await requestReset({ email: 'Audited@Example.com', ...meta }, world.requestDeps);
+    await world.requestReset({ email: 'Audited@Example.com', ...meta });
     const token = world.lastToken();
     await confirmReset({ token, newPassword: 'brand new secret phrase', ...meta }, world.confirmDeps);
 

@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { type LocalServer, ROUTES, startLocalServer } from '../../local/server';
-import { type DelayProxy, startDelayProxy } from './delay-proxy';
+import { type DelayProxy, startDelayProxy } from '../../local/delay-proxy';
 import { postFrom } from './loopback-clients';
 
 /**
