@@ -1,4 +1,10 @@
-import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  IdempotencyInconsistentStateError,
+  IdempotencyPersistenceLayerError,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { ResetJobsConfig } from './config';
 import { DependencyUnavailableError } from './errors';
@@ -62,8 +68,7 @@ export function createResetWorker(deps: ResetWorkerDeps) {
     handle: async (job) => {
       await workOnce(job);
     },
-    // Only an unavailable dependency is worth a retry; anything else is a bug a retry repeats.
-    isPermanent: (error) => !(error instanceof DependencyUnavailableError),
+    isPermanent: (error) => !isTransient(error),
     errorCode: (error) => (error instanceof Error ? error.name : 'unknown'),
     letter: ({ item, reason, code, attempts, record }) => ({
       jobId: item?.id,
@@ -84,4 +89,17 @@ export function createResetWorker(deps: ResetWorkerDeps) {
     policy: deps.policy,
     random: deps.jitter,
   });
+}
+
+/**
+ * Worth a retry: a dependency that did not answer, the idempotency store unreachable, or another
+ * invocation still working the same job. Anything else is a bug that a retry would repeat.
+ */
+function isTransient(error: unknown): boolean {
+  return (
+    error instanceof DependencyUnavailableError ||
+    error instanceof IdempotencyPersistenceLayerError ||
+    error instanceof IdempotencyAlreadyInProgressError ||
+    error instanceof IdempotencyInconsistentStateError
+  );
 }

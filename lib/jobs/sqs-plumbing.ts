@@ -33,15 +33,18 @@ export function sqsQueueControls<L>(
 }
 
 /** Powertools Idempotency records in the token table, reaped by its TTL attribute. */
-export function tokenTableIdempotencyStore(tableName: string): DynamoDBPersistenceLayer {
+export function tokenTableIdempotencyStore(
+  tableName: string,
+  client: DynamoDBClient = new DynamoDBClient({
+    maxAttempts: 3,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
+  }),
+): DynamoDBPersistenceLayer {
   return new DynamoDBPersistenceLayer({
     tableName,
     keyAttr: TOKEN_TABLE.partitionKey,
     expiryAttr: TOKEN_TABLE.ttlAttribute,
-    awsSdkV3Client: new DynamoDBClient({
-      maxAttempts: 3,
-      requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
-    }),
+    awsSdkV3Client: client,
   });
 }
 

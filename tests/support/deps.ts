@@ -144,6 +144,8 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
   return {
     config,
     client,
+    /** The low-level client, for what takes one (the idempotency layer). */
+    rawClient: raw,
     clock,
     outbox,
     audits,
