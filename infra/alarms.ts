@@ -11,7 +11,8 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE, SERVICE_NAME } from '../lib/audit';
+import { METRIC_NAMESPACE } from '../lib/audit';
+import { SERVICE_NAME } from '../lib/telemetry';
 
 export const ALARM_PERIOD = Duration.minutes(5);
 

@@ -10,8 +10,9 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE, SERVICE_NAME } from '../lib/audit';
+import { METRIC_NAMESPACE } from '../lib/audit';
 import { OUTBOX_PREFIX, OUTBOX_STREAM_FILTER, PASSWORD_CHANGED } from '../lib/events/password-changed';
+import { SERVICE_NAME } from '../lib/telemetry';
 import { leadingKeys } from './permissions';
 import { ServiceFunction } from './service-function';
 

@@ -9,18 +9,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 export type AuditEvent =
   | { event: 'reset_requested' }
   | { event: 'reset_email_sent' }
-  | {
-      event: 'reset_email_suppressed';
-      reason:
-        | 'kill_switch'
-        | 'dry_run'
-        | 'throttled'
-        | 'unknown_account'
-        | 'ssm_unavailable'
-        | 'provider_error'
-        | 'store_error'
-        | 'suppressed_address';
-    }
+  | { event: 'reset_email_suppressed'; reason: SuppressReason }
   | { event: 'reset_completed' }
   | {
       event: 'reset_rejected';
@@ -32,6 +21,15 @@ export type AuditEvent =
   | { event: 'code_issued' }
   | { event: 'code_rejected'; reason: CodeRejectReason }
   | { event: 'code_budget_exhausted'; reason: 'flow' | 'account' };
+
+/** Why a reset job sent no mail: audited and counted, never shown to the client. */
+export type SuppressReason =
+  | 'unknown_account'
+  | 'throttled'
+  | 'kill_switch'
+  | 'dry_run'
+  | 'suppressed_address'
+  | 'job_expired';
 
 export type CodeRejectReason =
   | 'unknown_flow'
@@ -50,9 +48,6 @@ export interface AuditContext {
 }
 
 export type Audit = (entry: AuditEvent, context: AuditContext) => void;
-
-/** The Powertools service name: the `service` dimension of every metric, and a tag in the stack. */
-export const SERVICE_NAME = 'password-reset';
 
 /** Metric names, shared with the CDK alarms. */
 export const METRIC_NAMESPACE = 'PasswordReset';
@@ -73,6 +68,9 @@ export const METRICS = {
   emailRetryScheduled: 'EmailRetryScheduled',
   emailDeadLettered: 'EmailDeadLettered',
   addressSuppressed: 'AddressSuppressed',
+  // The reset worker's queue discipline.
+  resetJobRetryScheduled: 'ResetJobRetryScheduled',
+  resetJobDeadLettered: 'ResetJobDeadLettered',
   // The optional breached-password check (issue 12): it failed open.
   breachCheckUnavailable: 'BreachCheckUnavailable',
 } as const;

@@ -35,6 +35,14 @@ const rateRules = z.pipe(
         });
         return z.NEVER;
       }
+      if (rules.some((other) => other.windowSeconds === rule.windowSeconds)) {
+        ctx.issues.push({
+          code: 'custom',
+          message: `"${part}": two rules with the same window`,
+          input: value,
+        });
+        return z.NEVER;
+      }
       rules.push(rule);
     }
     return rules;
@@ -132,7 +140,15 @@ const schema = z.object({
   RATE_LIMIT_REQUEST_ACCOUNT_TOTAL: z._default(rateRules, [{ limit: 10, windowSeconds: 3600 }]),
   RATE_LIMIT_CONFIRM_IP: z._default(rateRules, [{ limit: 30, windowSeconds: 900 }]),
   RATE_LIMIT_CONFIRM_FAILURES_IP: z._default(rateRules, [{ limit: 10, windowSeconds: 900 }]),
-  REQUEST_RESPONSE_FLOOR_MS: z._default(int(0, 5000), 250),
+  // Optional padding of every request answer; timing safety does not need it (the account's work is queued).
+  REQUEST_RESPONSE_FLOOR_MS: z._default(int(0, 5000), 0),
+  // The reset worker's queue: the request function hands each reset to it.
+  RESET_JOBS_QUEUE_URL: z.optional(z.url()),
+  RESET_JOBS_DLQ_URL: z.optional(z.url()),
+  // Retries cover a store or SSM outage of a few minutes; a job older than its credential is dropped.
+  RESET_JOB_MAX_ATTEMPTS: z._default(int(1, 20), 10),
+  RESET_JOB_RETRY_BASE_SECONDS: z._default(int(0, 300), 1),
+  RESET_JOB_RETRY_MAX_SECONDS: z._default(int(0, 900), 60),
   // Off unless set: an outbox item is only useful where a stream publishes it (the stack sets it).
   PASSWORD_CHANGED_EVENTS: z._default(bool, false),
   ACCOUNT_KEY_SALT: z._default(z.string().check(z.minLength(8)), BUILT_IN_SALT),
@@ -214,6 +230,7 @@ export type Config = {
     codeFailuresPerAccount: RateRule[];
   };
   requestResponseFloorMs: number;
+  resetJobs: ResetJobsConfig;
   accountKeySalt: string;
   /** Write a PasswordChanged outbox item in the reset transaction. */
   passwordChangedEvents: boolean;
@@ -221,6 +238,16 @@ export type Config = {
   originVerifySecret?: string | undefined;
   email: EmailConfig;
 };
+
+export interface ResetJobsConfig {
+  /** Where the request function hands resets to the worker. */
+  queueUrl: string | undefined;
+  /** Where the worker puts the jobs it gives up on. */
+  deadLetterQueueUrl: string | undefined;
+  maxAttempts: number;
+  retryBaseSeconds: number;
+  retryMaxSeconds: number;
+}
 
 export interface EmailConfig {
   provider: 'mock' | 'ses' | 'smtp';
@@ -287,6 +314,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.PASSWORD_MAX_LENGTH < e.PASSWORD_MIN_LENGTH) {
     throw new ConfigError('Invalid configuration: PASSWORD_MAX_LENGTH must not be below PASSWORD_MIN_LENGTH');
   }
+  if (e.RESET_JOB_RETRY_MAX_SECONDS < e.RESET_JOB_RETRY_BASE_SECONDS) {
+    throw new ConfigError(
+      'Invalid configuration: RESET_JOB_RETRY_MAX_SECONDS must not be below RESET_JOB_RETRY_BASE_SECONDS',
+    );
+  }
   if (env.AWS_LAMBDA_FUNCTION_NAME && e.ACCOUNT_KEY_SALT === BUILT_IN_SALT) {
     // Anyone with the source knows the built-in salt; deployed keys need the stack's secret.
     throw new ConfigError(
@@ -328,6 +360,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       codeFailuresPerAccount: e.RATE_LIMIT_CODE_FAILURES_ACCOUNT,
     },
     requestResponseFloorMs: e.REQUEST_RESPONSE_FLOOR_MS,
+    resetJobs: {
+      queueUrl: e.RESET_JOBS_QUEUE_URL,
+      deadLetterQueueUrl: e.RESET_JOBS_DLQ_URL,
+      maxAttempts: e.RESET_JOB_MAX_ATTEMPTS,
+      retryBaseSeconds: e.RESET_JOB_RETRY_BASE_SECONDS,
+      retryMaxSeconds: e.RESET_JOB_RETRY_MAX_SECONDS,
+    },
     accountKeySalt: e.ACCOUNT_KEY_SALT,
     passwordChangedEvents: e.PASSWORD_CHANGED_EVENTS,
     originVerifySecret: e.ORIGIN_VERIFY_SECRET,

@@ -1,7 +1,7 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { createAudit, METRIC_NAMESPACE, METRICS, SERVICE_NAME } from './audit';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createAudit, METRICS } from './audit';
+import { createSqsClient } from './aws/clients';
 import { SsmParameterProvider } from './aws/parameter-providers';
 import { systemClock } from './clock';
 import { createCodeHasher } from './codes/code';
@@ -15,33 +15,30 @@ import { SuppressionStore } from './email/suppression-store';
 import { RateLimiter } from './limits/rate-limiter';
 import { type CheckBreached, createBreachCheck } from './passwords/breach-check';
 import { createPseudonymizer } from './pseudonym';
+import { createTelemetry } from './telemetry';
 import { TokenStore } from './tokens/token-store';
 import { UserStore } from './users/user-store';
 
-export { SERVICE_NAME };
+export { SERVICE_NAME } from './telemetry';
 
 /**
- * Builds what both handlers share, once per container. Each handler adds what only it
- * needs (the password hasher and common-password list stay out of the request bundle).
+ * Builds what the confirm function and the reset worker share, once per container. Each adds
+ * what only it needs (the password hasher and common-password list stay out of the worker).
+ * The request function needs far less and builds it in lib/request-runtime.ts.
  */
 export function createRuntime(config: Config) {
-  const logger = new Logger({ serviceName: SERVICE_NAME });
-  const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME });
+  const { logger, metrics } = createTelemetry();
   const client = createDocumentClient();
+  const sqs = createSqsClient();
   const killSwitch = createObservedKillSwitch(config, logger, metrics);
-  // Mail is handed to the sender function through SQS: the provider never delays an answer.
-  const emailQueue = new EmailQueue(
-    new SQSClient({
-      maxAttempts: 3,
-      requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
-    }),
-    requireSetting(config.email.queueUrl, 'EMAIL_QUEUE_URL'),
-  );
+  // Mail is handed to the sender function through SQS: the provider never delays the work.
+  const emailQueue = new EmailQueue(sqs, requireSetting(config.email.queueUrl, 'EMAIL_QUEUE_URL'));
   return {
     config,
     logger,
     metrics,
     client,
+    sqs,
     killSwitch,
     sendEmail: createSendEmail({
       killSwitch,

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { type Config, loadConfig } from '../lib/config';
 import { mockEmailProvider } from '../lib/email/mock-provider';
@@ -10,10 +9,8 @@ import { EmailDeliveryError } from '../lib/errors';
 import { buildOpenApiDocument } from '../lib/http/openapi';
 import { problemResponse } from '../lib/http/problem';
 import { ROUTES } from '../lib/http/routes';
-import { TOKEN_TABLE } from '../lib/table-schema';
-import { credentialKey, TokenStore } from '../lib/tokens/token-store';
-import { UserStore } from '../lib/users/user-store';
 import { lambdaContext, toApiGatewayEvent, writeResult } from './api-gateway';
+import { type DelayProxy, startDelayProxy } from './delay-proxy';
 import { type DynamoDbLocal, LOCAL_AWS_ENV, startDynamoDbLocal } from './dynamodb-local';
 import { type EventSourceMapping, startEventSourceMapping } from './event-source-mapping';
 import { freePort } from './free-port';
@@ -50,12 +47,19 @@ export const LOCAL_DEFAULTS: Record<string, string> = {
   // startLocalServer points these at its SQS stand-in; the defaults let a bare import start.
   EMAIL_QUEUE_URL: 'http://127.0.0.1:9324/000000000000/password-reset-email',
   EMAIL_DLQ_URL: 'http://127.0.0.1:9324/000000000000/password-reset-email-dlq',
+  RESET_JOBS_QUEUE_URL: 'http://127.0.0.1:9324/000000000000/password-reset-jobs',
+  RESET_JOBS_DLQ_URL: 'http://127.0.0.1:9324/000000000000/password-reset-jobs-dlq',
 };
 
 /** The email queue and its dead-letter queue, as the CDK stack names their roles. */
 export const EMAIL_QUEUES = {
   queue: 'password-reset-email',
   deadLetter: 'password-reset-email-dlq',
+} as const;
+/** The reset worker's job queue and its dead-letter queue. */
+export const JOB_QUEUES = {
+  queue: 'password-reset-jobs',
+  deadLetter: 'password-reset-jobs-dlq',
 } as const;
 const LOCAL_EMAIL_FROM = 'Market <no-reply@market.example.com>';
 
@@ -72,8 +76,6 @@ export interface LocalServerOptions {
   /** Print each delivered email to the console (npm start does). */
   printEmails?: boolean;
   killSwitch?: { enabled: boolean; dryRun: boolean };
-  /** Run the request path before listening (default true); see primeRequestPath. */
-  prime?: boolean;
 }
 
 export interface LocalServer {
@@ -88,12 +90,18 @@ export interface LocalServer {
   outbox: LocalMailbox;
   /** Where mail goes, for the banner. */
   emailTarget: string;
-  /** Resolves once the email queue is empty and no batch is in the sender. */
+  /** Resolves once the job and email queues are empty and no batch is in the worker or the sender. */
   emailSettled(timeoutMs?: number): Promise<void>;
+  /** The delaying proxy in front of DynamoDB Local, when LOCAL_STORE_DELAY_MS is set. */
+  storeDelay: DelayProxy | undefined;
+  /** The worker's and the sender's event source mappings (pause, resume, handled). */
+  mappings: { worker: EventSourceMapping; sender: EventSourceMapping };
   /** LOCAL_EMAIL_DELAY_MS / LOCAL_EMAIL_FAIL_RATE as started; change the fields to change them live. */
   emailFaults: LocalFaults;
-  /** The dead-letter queue's messages, parsed. */
+  /** The email dead-letter queue's messages, parsed. */
   deadLetters(): unknown[];
+  /** The job dead-letter queue's messages, parsed. */
+  jobDeadLetters(): unknown[];
   accounts: LocalAccounts;
   documentClient: DynamoDBDocumentClient;
   /** The EventBridge stand-in and stream reader, when PASSWORD_CHANGED_EVENTS is on. */
@@ -117,7 +125,7 @@ const MAX_LOCAL_BODY = 64 * 1024;
 
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const dynamo = options.dynamoEndpoint ? undefined : await startDynamoDbLocal();
-  const dynamoEndpoint = options.dynamoEndpoint ?? (dynamo as DynamoDbLocal).endpoint;
+  const storeEndpoint = options.dynamoEndpoint ?? (dynamo as DynamoDbLocal).endpoint;
   // The handlers bind the link template when first imported, so the port is chosen before
   // they load: emailed links then open this server's own reset page.
   const port = options.port || (await freePort());
@@ -137,6 +145,14 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
   };
 
   try {
+    // LOCAL_STORE_DELAY_MS=N: every DynamoDB call is held N ms each way, to see a slow store.
+    const storeDelayMs = Number(env.LOCAL_STORE_DELAY_MS ?? 0);
+    const storeDelay = storeDelayMs > 0 ? await startDelayProxy(storeEndpoint) : undefined;
+    if (storeDelay) {
+      storeDelay.set({ requestMs: storeDelayMs, responseMs: storeDelayMs });
+      stops.push(storeDelay.close);
+    }
+    const dynamoEndpoint = storeDelay?.endpoint ?? storeEndpoint;
     // Email: a queue stand-in, the provider's emulator, and a mailbox of what it received.
     const mailbox = new LocalMailbox((env.RESET_LINK_TEMPLATE ?? '').split('{token}')[0] ?? '');
     const faults = localFaults(env);
@@ -149,12 +165,23 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         deadLetter: { queue: EMAIL_QUEUES.deadLetter, maxReceiveCount: maxAttempts + 2 },
       },
       [EMAIL_QUEUES.deadLetter]: {},
+      [JOB_QUEUES.queue]: {
+        visibilityTimeoutSeconds: 30,
+        // A backstop, as deployed: the worker dead-letters on its own after its attempts.
+        deadLetter: {
+          queue: JOB_QUEUES.deadLetter,
+          maxReceiveCount: Number(env.RESET_JOB_MAX_ATTEMPTS ?? 10) + 2,
+        },
+      },
+      [JOB_QUEUES.deadLetter]: {},
     });
     stops.push(sqs.stop);
     const emailEnv: Record<string, string> = {
       AWS_ENDPOINT_URL_SQS: sqs.endpoint,
       EMAIL_QUEUE_URL: sqs.queueUrl(EMAIL_QUEUES.queue),
       EMAIL_DLQ_URL: sqs.queueUrl(EMAIL_QUEUES.deadLetter),
+      RESET_JOBS_QUEUE_URL: sqs.queueUrl(JOB_QUEUES.queue),
+      RESET_JOBS_DLQ_URL: sqs.queueUrl(JOB_QUEUES.deadLetter),
     };
     let emailTarget = 'the in-memory mock provider (GET /__local/outbox)';
     if (provider === 'ses') {
@@ -211,30 +238,47 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const accounts = new LocalAccounts(documentClient, config);
     if (options.seedDemoUser) await accounts.create(DEMO_USER.email, DEMO_USER.password);
 
-    const [{ handler: requestHandler }, { handler: confirmHandler }, { handler: senderHandler }] =
-      await Promise.all([
-        import('../functions/request-reset'),
-        import('../functions/confirm-reset'),
-        import('../functions/email-sender'),
-      ]);
-    // The sender runs as deployed: its own handler, fed batches by an event source mapping.
-    const mapping: EventSourceMapping = startEventSourceMapping({
-      queueUrl: sqs.queueUrl(EMAIL_QUEUES.queue),
-      queueArn: sqs.queueArn(EMAIL_QUEUES.queue),
-      endpoint: sqs.endpoint,
-      functionName: 'password-reset-email-sender',
-      handler: (event, context) => senderHandler(event, context),
-      // As Lambda would log an invocation error; the batch then returns after its visibility timeout.
-      onError: (error) =>
-        process.stderr.write(
-          `[email sender] ${error instanceof Error ? error.name : 'error'}: batch left on the queue\n`,
-        ),
-    });
-    stops.push(mapping.stop);
+    const [
+      { handler: requestHandler },
+      { handler: confirmHandler },
+      { handler: workerHandler },
+      { handler: senderHandler },
+    ] = await Promise.all([
+      import('../functions/request-reset'),
+      import('../functions/confirm-reset'),
+      import('../functions/reset-worker'),
+      import('../functions/email-sender'),
+    ]);
+    // The worker and the sender run as deployed: their own handlers, fed batches by event source mappings.
+    const startMapping = (queue: string, functionName: string, handler: typeof workerHandler) => {
+      const mapping: EventSourceMapping = startEventSourceMapping({
+        queueUrl: sqs.queueUrl(queue),
+        queueArn: sqs.queueArn(queue),
+        endpoint: sqs.endpoint,
+        functionName,
+        handler: (event, context) => handler(event, context),
+        // As Lambda would log an invocation error; the batch then returns after its visibility timeout.
+        onError: (error) =>
+          process.stderr.write(
+            `[${functionName}] ${error instanceof Error ? error.name : 'error'}: batch left on the queue\n`,
+          ),
+      });
+      stops.push(mapping.stop);
+      return mapping;
+    };
+    const worker = startMapping(JOB_QUEUES.queue, 'password-reset-worker', workerHandler);
+    const sender = startMapping(EMAIL_QUEUES.queue, 'password-reset-email-sender', senderHandler);
+    const mappings = [
+      { queue: JOB_QUEUES.queue, mapping: worker },
+      { queue: EMAIL_QUEUES.queue, mapping: sender },
+    ];
+    // Jobs make mail: settled when neither queue holds a message and no batch is in a handler.
     const emailSettled = async (timeoutMs = 120_000) => {
       const deadline = Date.now() + timeoutMs;
-      while (sqs.messages(EMAIL_QUEUES.queue).length > 0 || mapping.inFlight > 0) {
-        if (Date.now() > deadline) throw new Error(`email queue not drained within ${timeoutMs} ms`);
+      const busy = () =>
+        mappings.some(({ queue, mapping }) => sqs.messages(queue).length > 0 || mapping.inFlight > 0);
+      while (busy()) {
+        if (Date.now() > deadline) throw new Error(`job and email queues not drained within ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     };
@@ -332,7 +376,6 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       });
     });
     server.keepAliveTimeout = 5_000;
-    if (options.prime ?? true) await primeRequestPath(requestHandler, documentClient, config);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => resolve());
@@ -350,8 +393,14 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       outbox: mailbox,
       emailTarget,
       emailSettled,
+      storeDelay,
+      mappings: {
+        worker: (mappings[0] as (typeof mappings)[number]).mapping,
+        sender: (mappings[1] as (typeof mappings)[number]).mapping,
+      },
       emailFaults: faults,
       deadLetters: () => sqs.messages(EMAIL_QUEUES.deadLetter).map((m) => JSON.parse(m.body) as unknown),
+      jobDeadLetters: () => sqs.messages(JOB_QUEUES.deadLetter).map((m) => JSON.parse(m.body) as unknown),
       accounts,
       documentClient,
       passwordEvents,
@@ -374,54 +423,6 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     await dynamo?.stop();
     throw error;
   }
-}
-
-/**
- * A fresh process is slow on its first requests: DynamoDB Local's JVM has not compiled its
- * paths yet and the SDK loads parts lazily. The request path aborts account work at floor − 30 ms
- * (store_error), so the first reset after `npm start` could send nothing. Like a Lambda priming
- * step, run the request path before listening, for an address that cannot have an account
- * (RFC 2606 `.invalid`) from a documentation-only address (RFC 5737), so no real client's limits move.
- */
-export const PRIMING_SOURCE_IP = '192.0.2.1';
-async function primeRequestPath(
-  handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>,
-  client: DynamoDBDocumentClient,
-  config: Config,
-): Promise<void> {
-  // The path every address takes: per-IP and account counters, the lookup, the kill-switch.
-  for (const method of config.resetMethods) {
-    for (let round = 0; round < 2; round++) {
-      const body = Buffer.from(JSON.stringify({ email: `priming-${round}@example.invalid`, method }));
-      const req = {
-        url: ROUTES.request,
-        method: 'POST',
-        httpVersion: '1.1',
-        headers: { host: '127.0.0.1', 'content-type': 'application/json', 'user-agent': 'local-priming' },
-        socket: { remoteAddress: PRIMING_SOURCE_IP },
-      } as unknown as IncomingMessage;
-      await handler(toApiGatewayEvent(req, body), lambdaContext('password-reset-request'));
-    }
-  }
-  // The known-account work, through the same stores, on items no account owns; then removed.
-  const users = new UserStore(client, config.usersTableName, config.usersEmailIndexName);
-  const tokens = new TokenStore(client, config.tokenTableName, config.usersTableName);
-  const userId = `priming-${randomBytes(8).toString('hex')}`;
-  const selector = randomBytes(16).toString('base64url');
-  await users.readBinding(userId);
-  await tokens.saveActive(
-    {
-      selector,
-      userId,
-      verifierHash: 'priming',
-      expiresAt: Date.now() + 60_000,
-      emailKey: 'priming',
-      credentialVersion: 0,
-    },
-    Date.now(),
-  );
-  for (const Key of [credentialKey(selector), { [TOKEN_TABLE.partitionKey]: `active#${userId}` }])
-    await client.send(new DeleteCommand({ TableName: config.tokenTableName, Key }));
 }
 
 /** The local mailbox. This is not the service's log stream, which never holds a link. */

@@ -21,11 +21,10 @@ Password reset service running on ${server.url}
 Local only: GET /__local/outbox, POST /__local/users, POST /__local/login, PUT /__local/kill-switch
 OpenAPI 3.1 document: ${server.url}/__local/openapi.json (checked in as docs/openapi.json)
 Reset pages: ${server.url}${PAGE_ROUTES.forgotPassword}; the emailed link opens ${server.url}${PAGE_ROUTES.resetPassword}
-Primed: the request path ran twice for priming-N@example.invalid from 192.0.2.1 before listening (the audit lines above)
 Demo user: ${DEMO_USER.email} / "${DEMO_USER.password}"
 PasswordChanged events: ${server.passwordEvents ? `GET /__local/events (EventBridge stand-in, bus ${server.passwordEvents.bus.eventBusName})` : 'off'}
 DynamoDB Local (pid ${server.dynamo?.pid}) at ${server.dynamoEndpoint}, SSM stand-in at ${server.ssm.endpoint}
-Email: queued on the SQS stand-in at ${server.sqs.endpoint}, sent by the sender function to ${server.emailTarget}
+Resets: handed to the reset worker and mail to the sender, both on the SQS stand-in at ${server.sqs.endpoint}; mail goes to ${server.emailTarget}${server.storeDelay ? `\nDynamoDB slowed: every call held ${process.env.LOCAL_STORE_DELAY_MS} ms each way (LOCAL_STORE_DELAY_MS)` : ''}
 `);
 
 let stopping = false;

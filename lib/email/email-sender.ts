@@ -1,10 +1,14 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Clock } from '../clock';
 import type { EmailConfig } from '../config';
 import { EmailDeliveryError } from '../errors';
+import {
+  createQueueConsumer,
+  type DeadLetterReason,
+  parseJsonBody,
+  type QueueControls,
+} from '../jobs/queue-consumer';
 import type { Pseudonymize } from '../pseudonym';
 import type { KillSwitch } from './kill-switch';
 import { type QueuedEmail, queuedEmail } from './queued-email';
@@ -21,11 +25,7 @@ export interface EmailSenderDeps {
   killSwitch: KillSwitch;
   /** Powertools Idempotency store (DynamoDB: the token table, keys `email-sent#<hash>`). */
   persistenceStore: BasePersistenceLayer;
-  queue: {
-    /** Hides a message for `seconds` before the queue offers it again. */
-    retryLater(receiptHandle: string, seconds: number): Promise<void>;
-    deadLetter(record: DeadLetter): Promise<void>;
-  };
+  queue: QueueControls<DeadLetter>;
   pseudonymize: Pseudonymize;
   clock: Clock;
   random: () => number;
@@ -48,7 +48,7 @@ export interface DeadLetter {
   id: string | undefined;
   template: string | undefined;
   accountKey: string | undefined;
-  reason: 'permanent' | 'retries_exhausted' | 'malformed';
+  reason: DeadLetterReason;
   code: string;
   attempts: number;
   sqsMessageId: string;
@@ -77,51 +77,36 @@ export function createEmailSender(deps: EmailSenderDeps) {
     keyPrefix: IDEMPOTENCY_KEY_PREFIX,
   }) as (message: QueuedEmail) => Promise<DeliveryResult & { duplicate?: true }>;
 
-  const handleRecord = async (record: SQSRecord): Promise<void> => {
-    const attempts = Number(record.attributes.ApproximateReceiveCount) || 1;
-    const parsed = parseBody(record.body);
-    const letter = (reason: DeadLetter['reason'], code: string): DeadLetter => ({
-      id: parsed?.id,
-      template: parsed?.template,
-      accountKey: parsed ? deps.pseudonymize('account', parsed.to) : undefined,
+  return createQueueConsumer<QueuedEmail, DeadLetter>({
+    parse: (body) => parseJsonBody(queuedEmail, body),
+    handle: async (message, attempts) => {
+      const context = { id: message.id, template: message.template, attempts };
+      const result = await deliverOnce(message);
+      if (result.duplicate) deps.report('email_dropped', { ...context, reason: 'duplicate' });
+      else if (result.status === 'sent') deps.report('email_delivered', context);
+      else deps.report('email_dropped', { ...context, reason: result.reason });
+    },
+    isPermanent: (error) => error instanceof EmailDeliveryError && !error.transient,
+    errorCode: (error) =>
+      error instanceof EmailDeliveryError ? error.code : error instanceof Error ? error.name : 'unknown',
+    letter: ({ item, reason, code, attempts, record }) => ({
+      id: item?.id,
+      template: item?.template,
+      accountKey: item ? deps.pseudonymize('account', item.to) : undefined,
       reason,
       code,
       attempts,
       sqsMessageId: record.messageId,
       failedAt: new Date(deps.clock.now()).toISOString(),
-    });
-    const deadLetter = async (entry: DeadLetter) => {
-      await deps.queue.deadLetter(entry);
-      deps.report('email_dead_lettered', { ...entry });
-    };
-    if (!parsed) return deadLetter(letter('malformed', 'invalid_body'));
-
-    const context = { id: parsed.id, template: parsed.template, attempts };
-    try {
-      const result = await deliverOnce(parsed);
-      if (result.duplicate) deps.report('email_dropped', { ...context, reason: 'duplicate' });
-      else if (result.status === 'sent') deps.report('email_delivered', context);
-      else deps.report('email_dropped', { ...context, reason: result.reason });
-    } catch (error) {
-      const failure = error instanceof EmailDeliveryError ? error : undefined;
-      const code = failure?.code ?? (error instanceof Error ? error.name : 'unknown');
-      if (failure && !failure.transient) return deadLetter(letter('permanent', code));
-      if (attempts >= deps.config.maxAttempts) return deadLetter(letter('retries_exhausted', code));
-      const delay = backoffSeconds(attempts, deps.config, deps.random);
-      await deps.queue.retryLater(record.receiptHandle, delay);
-      deps.report('email_retry_scheduled', { ...context, code, delaySeconds: delay });
-      throw error; // reported to the event source mapping as a batch item failure
-    }
-  };
-
-  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    idempotency.registerLambdaContext(context);
-    // A processor per invocation: it keeps per-batch state (the local poller runs batches side by side).
-    return processPartialResponse(event, handleRecord, new BatchProcessor(EventType.SQS), {
-      context,
-      throwOnFullBatchFailure: false,
-    });
-  };
+    }),
+    queue: deps.queue,
+    onRetryScheduled: (message, fields) =>
+      deps.report('email_retry_scheduled', { id: message.id, template: message.template, ...fields }),
+    onDeadLettered: (letter) => deps.report('email_dead_lettered', { ...letter }),
+    onInvoke: (context) => idempotency.registerLambdaContext(context),
+    policy: deps.config,
+    random: deps.random,
+  });
 }
 
 /** The once-only part: every check that decides whether this message goes out, then the provider. */
@@ -136,23 +121,4 @@ async function deliverMessage(message: QueuedEmail, deps: EmailSenderDeps): Prom
   if (state === 'unavailable') throw new EmailDeliveryError(true, 'kill_switch_unavailable');
   await deps.provider.deliver(message);
   return { status: 'sent' };
-}
-
-function parseBody(body: string): QueuedEmail | undefined {
-  try {
-    const parsed = queuedEmail.safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Exponential backoff with equal jitter, in whole seconds (what ChangeMessageVisibility takes). */
-export function backoffSeconds(
-  attempt: number,
-  config: Pick<EmailConfig, 'retryBaseSeconds' | 'retryMaxSeconds'>,
-  random: () => number,
-): number {
-  const ceiling = Math.min(config.retryMaxSeconds, config.retryBaseSeconds * 2 ** (attempt - 1));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }

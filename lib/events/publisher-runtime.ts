@@ -3,8 +3,9 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import * as z from 'zod/mini';
 import '../zod-messages';
-import { METRIC_NAMESPACE, METRICS, SERVICE_NAME } from '../audit';
+import { METRIC_NAMESPACE, METRICS } from '../audit';
 import { ConfigError } from '../errors';
+import { SERVICE_NAME } from '../telemetry';
 import type { OutboxPublisherDeps } from './publish-password-changed';
 
 /** The publisher's one setting; the confirm function's settings live in lib/config.ts. */

@@ -38,6 +38,8 @@ export interface StoredToken {
   emailKey: string;
   /** The user's credentialVersion when the link was issued. */
   credentialVersion: number;
+  /** The reset job that issued it: a retry of that job may replace it (a code's flowId is fixed). */
+  jobId?: string;
 }
 
 export interface TokenCandidate {
@@ -127,11 +129,16 @@ export class TokenStore {
               emailKey: token.emailKey,
               credentialVersion: token.credentialVersion,
               createdAt,
+              ...(token.jobId ? { jobId: token.jobId } : {}),
               [TOKEN_TABLE.ttlAttribute]: ttl,
             },
-            // A selector collision is astronomically unlikely; never overwrite one anyway.
-            ConditionExpression: 'attribute_not_exists(#pk)',
+            // A selector collision is astronomically unlikely; never overwrite one anyway, except
+            // what an earlier attempt of the same job stored (its flow never reached anyone).
+            ConditionExpression: token.jobId
+              ? 'attribute_not_exists(#pk) OR jobId = :jobId'
+              : 'attribute_not_exists(#pk)',
             ExpressionAttributeNames: { '#pk': TOKEN_TABLE.partitionKey },
+            ...(token.jobId ? { ExpressionAttributeValues: { ':jobId': token.jobId } } : {}),
           },
         },
         {

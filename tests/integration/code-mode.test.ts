@@ -1,6 +1,8 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { flowKey } from '../../lib/codes/code';
 import { confirmReset } from '../../lib/confirm-reset';
+import { DependencyUnavailableError } from '../../lib/errors';
+import { processResetJob } from '../../lib/process-reset-job';
 import { requestReset } from '../../lib/request-reset';
 import { createTestWorld, type TestWorld } from '../support/deps';
 
@@ -23,7 +25,7 @@ beforeEach(async () => {
 afterAll(() => world?.destroy());
 
 async function requestCode(email = EMAIL): Promise<string> {
-  const result = await requestReset({ email, ...meta }, world.requestDeps);
+  const result = await world.requestReset({ email, ...meta });
   if (result.status !== 'accepted' || !result.flowId) throw new Error(`no flow: ${result.status}`);
   return result.flowId;
 }
@@ -36,7 +38,7 @@ const confirm = (flowId: string, code: string, newPassword = NEW_PASSWORD) =>
 
 describe('the method switch', () => {
   it('uses the first enabled method when the request names none', async () => {
-    const result = await requestReset({ email: EMAIL, ...meta }, world.requestDeps);
+    const result = await world.requestReset({ email: EMAIL, ...meta });
 
     expect(result).toEqual({ status: 'accepted', emailed: true, flowId: expect.any(String) });
     expect(world.outbox.outbox().map((m) => m.template)).toEqual(['password_reset_code']);
@@ -45,11 +47,8 @@ describe('the method switch', () => {
   it('refuses a method that is not enabled, for every address alike and before any work', async () => {
     const linkOnly = await createTestWorld();
 
-    const known = await requestReset({ email: EMAIL, method: 'code', ...meta }, linkOnly.requestDeps);
-    const unknown = await requestReset(
-      { email: 'nobody@example.com', method: 'code', ...meta },
-      linkOnly.requestDeps,
-    );
+    const known = await linkOnly.requestReset({ email: EMAIL, method: 'code', ...meta });
+    const unknown = await linkOnly.requestReset({ email: 'nobody@example.com', method: 'code', ...meta });
 
     expect(known).toEqual({ status: 'method_not_enabled' });
     expect(unknown).toEqual(known);
@@ -85,12 +84,12 @@ describe('codes', () => {
     expect(items).not.toContain(flowId);
     expect(items).not.toContain(code);
     expect(items).toContain(`flow#${flowKey(flowId)}`);
-    expect(items).toContain(world.requestDeps.hashCode(flowId, code));
+    expect(items).toContain(world.workerDeps.hashCode(flowId, code));
   });
 
   it('only work with the flowId they were sent for', async () => {
     await requestCode('nobody@example.com');
-    const otherFlow = (await requestReset({ email: 'nobody@example.com', ...meta }, world.requestDeps)) as {
+    const otherFlow = (await world.requestReset({ email: 'nobody@example.com', ...meta })) as {
       flowId: string;
     };
     await requestCode();
@@ -102,7 +101,7 @@ describe('codes', () => {
   it('write a PasswordChanged outbox item with method code in the reset transaction', async () => {
     const withEvents = await createTestWorld({ RESET_METHODS: 'code', PASSWORD_CHANGED_EVENTS: 'true' });
     await withEvents.accounts.create(EMAIL, OLD_PASSWORD);
-    const requested = await requestReset({ email: EMAIL, ...meta }, withEvents.requestDeps);
+    const requested = await withEvents.requestReset({ email: EMAIL, ...meta });
     const text = withEvents.outbox.outbox().at(-1)?.text ?? '';
     const code = /^Reset code: ([0-9]+)$/m.exec(text)?.[1] ?? '';
 
@@ -123,7 +122,7 @@ describe('codes', () => {
 describe('the per-IP failure budget', () => {
   it('counts failed codes as it counts failed tokens', async () => {
     const limited = await createTestWorld({ RESET_METHODS: 'code', RATE_LIMIT_CONFIRM_FAILURES_IP: '3/15m' });
-    const phantom = await requestReset({ email: 'nobody@example.com', ...meta }, limited.requestDeps);
+    const phantom = await limited.requestReset({ email: 'nobody@example.com', ...meta });
     const flowId = (phantom as { flowId: string }).flowId;
     const guess = () =>
       confirmReset({ flowId, code: '12345678', newPassword: NEW_PASSWORD, ...meta }, limited.confirmDeps);
@@ -152,18 +151,34 @@ describe('phantom flows', () => {
     expect(world.audits.map((a) => a.entry)).toContainEqual({ event: 'code_rejected', reason: 'wrong_code' });
   });
 
-  it('are what a failed store write leaves for a known account, so confirm takes the wrong-code steps', async () => {
+  it('are not what a failed store write leaves: the job is retried, its limits given back, and the code sent once', async () => {
+    const strict = await createTestWorld({
+      RESET_METHODS: 'code',
+      RATE_LIMIT_REQUEST_ACCOUNT: '1/1h',
+      RATE_LIMIT_REQUEST_ACCOUNT_TOTAL: '1/1h',
+    });
+    await strict.accounts.create(EMAIL, OLD_PASSWORD);
     const failingWrite = {
-      ...world.requestDeps,
-      tokens: { saveActive: () => Promise.reject(new Error('store unavailable')) },
+      tokens: { saveActive: () => Promise.reject(new DependencyUnavailableError('DynamoDB')) },
     };
-    const result = await requestReset({ email: EMAIL, method: 'code', ...meta }, failingWrite);
-    const flowId = (result as { flowId: string }).flowId;
+    const answer = await requestReset({ email: EMAIL, ...meta }, strict.requestDeps);
+    if (answer.status !== 'accepted' || !answer.flowId) throw new Error('no flow');
+    const job = strict.jobs.take(answer.jobId);
 
-    expect(world.outbox.outbox()).toHaveLength(0);
-    expect(await confirm(flowId, '12345678')).toEqual({ status: 'invalid_code' });
-    expect(await world.flows.attempts(flowKey(flowId))).toBe(1);
-    expect(world.audits.map((a) => a.entry)).toContainEqual({ event: 'code_rejected', reason: 'wrong_code' });
+    await expect(processResetJob(job, { ...strict.workerDeps, ...failingWrite })).rejects.toBeInstanceOf(
+      DependencyUnavailableError,
+    );
+    const afterFailure = {
+      sent: strict.outbox.outbox().length,
+      flow: await strict.flows.attempts(flowKey(answer.flowId)),
+    };
+    // The retry of the same job fits in limits of one per hour only if the failure gave its hit back.
+    const retried = await processResetJob(job, strict.workerDeps);
+
+    expect(afterFailure).toEqual({ sent: 0, flow: undefined });
+    expect(retried).toEqual({ status: 'emailed' });
+    expect(strict.outbox.outbox().map((m) => m.template)).toEqual(['password_reset_code']);
+    strict.destroy();
   });
 
   it('are what the kill-switch leaves: no code, no credential moved', async () => {
@@ -178,7 +193,7 @@ describe('phantom flows', () => {
   });
 
   it('are what a dry run leaves: a link delivered before keeps working', async () => {
-    await requestReset({ email: EMAIL, method: 'link', ...meta }, world.requestDeps);
+    await world.requestReset({ email: EMAIL, method: 'link', ...meta });
     const link = world.outbox.outbox().at(-1)?.link ?? '';
     const token = decodeURIComponent(new URL(link).hash.replace('#token=', ''));
     world.setKillSwitch('dry_run');

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { confirmReset } from '../../lib/confirm-reset';
 import { DependencyUnavailableError } from '../../lib/errors';
-import { requestReset } from '../../lib/request-reset';
 import { createTestWorld, type TestWorld } from '../support/deps';
 
 /** Tokens that die with the credentials, dry runs that change nothing, and writes never started late. */
@@ -13,7 +12,7 @@ afterAll(() => world?.destroy());
 
 const meta = { sourceIp: '198.51.100.20', requestId: 'creds' };
 async function linkFor(email: string): Promise<string> {
-  const result = await requestReset({ email, ...meta }, world.requestDeps);
+  const result = await world.requestReset({ email, ...meta });
   expect(result).toEqual({ status: 'accepted', emailed: true });
   return world.lastToken();
 }
@@ -57,7 +56,7 @@ describe('the kill-switch, read once', () => {
     const before = await tokenItems();
 
     world.setKillSwitch('dry_run');
-    const dry = await requestReset({ email, ...meta }, world.requestDeps);
+    const dry = await world.requestReset({ email, ...meta });
     world.setKillSwitch('deliver');
 
     expect(dry).toEqual({ status: 'accepted', emailed: false });

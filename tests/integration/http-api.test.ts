@@ -101,6 +101,7 @@ describe('the kill-switch over the real SSM code path', () => {
     await send(server.url, '/__local/kill-switch', { enabled: false, dryRun: false }, { method: 'PUT' });
     waitForCache();
     const disabled = await requestReset({ email: EMAIL });
+    await server.emailSettled();
     expect(disabled.status).toBe(200);
     expect(sent()).toBe(baseline);
 
@@ -109,6 +110,7 @@ describe('the kill-switch over the real SSM code path', () => {
     const output = captureOutput();
     try {
       await requestReset({ email: EMAIL });
+      await server.emailSettled();
     } finally {
       output.restore();
     }
@@ -123,6 +125,9 @@ describe('the kill-switch over the real SSM code path', () => {
     let response: Awaited<ReturnType<typeof requestReset>>;
     try {
       response = await requestReset({ email: EMAIL });
+      // The worker cannot read the switch: it sends nothing and puts the job back for later.
+      for (let i = 0; i < 500 && !outage.text().includes('reset_job_retry_scheduled'); i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
     } finally {
       outage.restore();
     }
@@ -130,12 +135,16 @@ describe('the kill-switch over the real SSM code path', () => {
     expect(sent()).toBe(baseline);
     expect(outage.text()).toContain('kill_switch_unavailable');
     expect(outage.text()).toContain('"KillSwitchUnavailable":1');
+    expect(outage.text()).toContain('reset_job_retry_scheduled');
 
     await server.ssm.resume();
+    // Past the switch's cache and the job's backoff: the reset asked for during the outage goes out.
     waitForCache();
-    await requestReset({ email: EMAIL });
     await server.emailSettled();
     expect(sent()).toBe(baseline + 1);
+    await requestReset({ email: EMAIL });
+    await server.emailSettled();
+    expect(sent()).toBe(baseline + 2);
     vi.useRealTimers();
   });
 });

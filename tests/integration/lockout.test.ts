@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { confirmReset } from '../../lib/confirm-reset';
-import { requestReset } from '../../lib/request-reset';
 import { createTestWorld, type TestWorld } from '../support/deps';
 
 /**
@@ -20,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => world?.destroy());
 
 const ask = (sourceIp: string, email = VICTIM) =>
-  requestReset({ email, sourceIp, requestId: `lockout-${sourceIp}` }, world.requestDeps);
+  world.requestReset({ email, sourceIp, requestId: `lockout-${sourceIp}` });
 
 describe('the per-account limit', () => {
   it('gives the victim a working link at once after an attacker spent their own network budget', async () => {

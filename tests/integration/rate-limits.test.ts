@@ -48,6 +48,27 @@ describe('the DynamoDB rate limiter', () => {
     expect(fourth).toEqual({ allowed: false, retryAfterSeconds: 3400 });
   });
 
+  it('keeps every rule of a key in one item that holds only the live windows', async () => {
+    const limiter = new RateLimiter(world.client, world.config.tokenTableName);
+    const rules = [
+      { limit: 5, windowSeconds: 60 },
+      { limit: 50, windowSeconds: 3600 },
+    ];
+    const hour = Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 86_400_000;
+
+    for (const minute of [0, 1, 2]) await limiter.hit('one-item', 'k', rules, hour + minute * 60_000);
+
+    const items = (await world.scanAll()).filter((item) =>
+      String(item.pk?.S ?? '').startsWith('rate#one-item#'),
+    );
+    expect(items).toHaveLength(1);
+    const counters = Object.keys(items[0] ?? {})
+      .filter((name) => name.startsWith('w'))
+      .sort();
+    const start = hour / 1000;
+    expect(counters).toEqual([`w3600_${start}`, `w60_${start + 120}`]);
+  });
+
   it('gives back a refunded event, never below zero', async () => {
     const limiter = new RateLimiter(world.client, world.config.tokenTableName);
     const rules = [{ limit: 2, windowSeconds: 60 }];
@@ -132,10 +153,9 @@ describe('confirm failure budget', () => {
     const local = await createTestWorld({ RATE_LIMIT_CONFIRM_FAILURES_IP: '2/1h' });
     await local.accounts.create('budget@example.com', 'original passphrase x');
     const meta = { sourceIp: '198.51.100.1', requestId: 'r' };
-    const { requestReset } = await import('../../lib/request-reset');
 
     for (let i = 0; i < 3; i++) {
-      await requestReset({ email: 'budget@example.com', ...meta }, local.requestDeps);
+      await local.requestReset({ email: 'budget@example.com', ...meta });
       const token = local.lastToken();
       expect(
         (await confirmReset({ token, newPassword: 'short', ...meta }, local.confirmDeps)).status,
@@ -152,11 +172,10 @@ describe('confirm failure budget', () => {
 
 describe('audit lines', () => {
   it('carry the request id, a pseudonymous account key and the IP, and no secret', async () => {
-    const { requestReset } = await import('../../lib/request-reset');
     await world.accounts.create('audited@example.com', 'original passphrase y');
     const meta = { sourceIp: '192.0.2.55', requestId: 'req-123' };
 
-    await requestReset({ email: 'Audited@Example.com', ...meta }, world.requestDeps);
+    await world.requestReset({ email: 'Audited@Example.com', ...meta });
     const token = world.lastToken();
     await confirmReset({ token, newPassword: 'brand new secret phrase', ...meta }, world.confirmDeps);
 

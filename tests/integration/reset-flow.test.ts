@@ -1,5 +1,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { confirmReset } from '../../lib/confirm-reset';
+import { DependencyUnavailableError } from '../../lib/errors';
+import { processResetJob } from '../../lib/process-reset-job';
 import { requestReset } from '../../lib/request-reset';
 import { createTestWorld, type TestWorld } from '../support/deps';
 
@@ -19,7 +21,7 @@ beforeEach(async () => {
 });
 afterAll(() => world?.destroy());
 
-const request = (email = 'jane.doe@example.com') => requestReset({ email, ...meta }, world.requestDeps);
+const request = (email = 'jane.doe@example.com') => world.requestReset({ email, ...meta });
 const confirm = (token: string, newPassword = NEW_PASSWORD) =>
   confirmReset({ token, newPassword, ...meta }, world.confirmDeps);
 
@@ -47,13 +49,29 @@ describe('requesting a reset', () => {
     });
   });
 
-  it('waits out the same response floor for known and unknown addresses', async () => {
-    await request('jane.doe@example.com');
-    await request('nobody@example.com');
+  it('waits out an optional response floor the same for known and unknown addresses', async () => {
+    const floored = await createTestWorld({ REQUEST_RESPONSE_FLOOR_MS: '250' });
+    await floored.accounts.create('jane.doe@example.com', OLD_PASSWORD);
 
-    expect(world.clock.slept).toHaveLength(2);
-    expect(world.clock.slept.every((ms) => ms === world.config.requestResponseFloorMs)).toBe(true);
-    expect(world.floorExceeded).toEqual([]);
+    await floored.requestReset({ email: 'jane.doe@example.com', ...meta });
+    await floored.requestReset({ email: 'nobody@example.com', ...meta });
+
+    expect(floored.clock.slept).toEqual([250, 250]);
+    expect(floored.floorExceeded).toEqual([]);
+    floored.destroy();
+  });
+
+  it('hands known and unknown addresses the same job, and does none of the account work in the request', async () => {
+    await requestReset({ email: 'jane.doe@example.com', ...meta }, world.requestDeps);
+    await requestReset({ email: 'nobody@example.com', ...meta }, world.requestDeps);
+
+    const [known, unknown] = world.jobs.queued;
+    expect(Object.keys(known ?? {}).sort()).toEqual(Object.keys(unknown ?? {}).sort());
+    expect(world.outbox.outbox()).toHaveLength(0);
+    expect(world.clock.slept).toEqual([]);
+    const items = (await world.scanAll()).map((item) => String(item.pk?.S ?? ''));
+    // Only the per-IP counter: no lookup result, no account counter, no credential.
+    expect(items.filter((pk) => pk !== '' && !pk.startsWith('rate#request-ip#'))).toEqual([]);
   });
 
   it('stores no plaintext token anywhere in DynamoDB', async () => {
@@ -204,16 +222,19 @@ describe('the kill-switch', () => {
     expect(String(world.emailLog[0]?.fields.text)).not.toMatch(/token=[\w-]{22}\./);
   });
 
-  it('fails closed when the switch cannot be read', async () => {
+  it('fails closed when the switch cannot be read, and keeps the job for a retry', async () => {
     world.setKillSwitch('unavailable');
+    const answer = await requestReset({ email: 'jane.doe@example.com', ...meta }, world.requestDeps);
+    if (answer.status !== 'accepted') throw new Error(answer.status);
+    const job = world.jobs.take(answer.jobId);
 
-    const result = await request();
+    await expect(processResetJob(job, world.workerDeps)).rejects.toBeInstanceOf(DependencyUnavailableError);
+    const sentWhileUnreadable = world.outbox.outbox().length;
+    world.setKillSwitch('deliver');
+    const retried = await processResetJob(job, world.workerDeps);
 
-    expect(result).toEqual({ status: 'accepted', emailed: false });
-    expect(world.outbox.outbox()).toHaveLength(0);
-    expect(world.audits.map((a) => a.entry)).toContainEqual({
-      event: 'reset_email_suppressed',
-      reason: 'ssm_unavailable',
-    });
+    expect(sentWhileUnreadable).toBe(0);
+    expect(retried).toEqual({ status: 'emailed' });
+    expect(world.outbox.outbox()).toHaveLength(1);
   });
 });

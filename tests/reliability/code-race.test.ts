@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { flowKey } from '../../lib/codes/code';
 import { FlowStore } from '../../lib/codes/flow-store';
 import { type ConfirmResetResult, confirmReset } from '../../lib/confirm-reset';
-import { requestReset } from '../../lib/request-reset';
 import { type LocalServer, ROUTES, startLocalServer } from '../../local/server';
 import { createTestWorld } from '../support/deps';
 import { clientAddresses, codeFor, postFrom } from '../support/loopback-clients';
@@ -50,7 +49,7 @@ describe('concurrent guesses on DynamoDB Local (use case, test bcrypt cost)', ()
     for (let i = 0; i < flowCount; i++) {
       const email = `guess-${i}-${randomUUID().slice(0, 6)}@example.com`;
       await world.accounts.create(email, 'the starting passphrase of mine');
-      const result = await requestReset({ email, sourceIp: '198.51.100.1', ...meta }, world.requestDeps);
+      const result = await world.requestReset({ email, sourceIp: '198.51.100.1', ...meta });
       const text = world.outbox.outbox().at(-1)?.text ?? '';
       const code = /^Reset code: ([0-9]+)$/m.exec(text)?.[1];
       if (result.status !== 'accepted' || !result.flowId || !code) throw new Error('no code issued');

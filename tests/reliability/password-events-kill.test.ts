@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { confirmReset } from '../../lib/confirm-reset';
 import { passwordChangedDetail } from '../../lib/events/password-changed';
-import { requestReset } from '../../lib/request-reset';
 import { type EventBridgeStandIn, startEventBridgeStandIn } from '../../local/eventbridge-stand-in';
 import { createTestWorld, type TestWorld } from '../support/deps';
 import { report } from '../support/sizes';
@@ -66,7 +65,7 @@ async function reset(): Promise<string> {
   const email = `killed-${++users}@example.com`;
   const created = await world.accounts.create(email, 'the starting passphrase', 4);
   if ('conflict' in created) throw new Error('seed');
-  await requestReset({ email, sourceIp: '198.51.100.7', requestId: `req-${users}` }, world.requestDeps);
+  await world.requestReset({ email, sourceIp: '198.51.100.7', requestId: `req-${users}` });
   const result = await confirmReset(
     {
       token: world.lastToken(),

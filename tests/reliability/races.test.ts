@@ -1,7 +1,6 @@
 import { compare } from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { confirmReset } from '../../lib/confirm-reset';
-import { requestReset } from '../../lib/request-reset';
 import { createTestWorld, type TestWorld } from '../support/deps';
 import { report, SIZES } from '../support/sizes';
 
@@ -23,7 +22,7 @@ const meta = (i: number) => ({ sourceIp: `198.51.100.${i % 250}`, requestId: `ra
 async function issueFor(email: string): Promise<string> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const before = world.outbox.outbox().length;
-    const result = await requestReset({ email, ...meta(attempt) }, world.requestDeps);
+    const result = await world.requestReset({ email, ...meta(attempt) });
     if (result.status === 'accepted' && result.emailed && world.outbox.outbox().length > before)
       return world.lastToken();
   }
@@ -87,9 +86,7 @@ describe('concurrent requests', () => {
     world.outbox.clear();
 
     await Promise.all(
-      Array.from({ length: SIZES.concurrentRequests }, (_, i) =>
-        requestReset({ email, ...meta(i) }, world.requestDeps),
-      ),
+      Array.from({ length: SIZES.concurrentRequests }, (_, i) => world.requestReset({ email, ...meta(i) })),
     );
     const tokens = world.outbox
       .outbox()
@@ -123,7 +120,7 @@ describe('concurrent requests', () => {
     let roundsWithoutNewToken = 0;
     for (let round = 0; round < SIZES.interleavedRounds; round++) {
       const [requested, raced] = await Promise.all([
-        requestReset({ email, ...meta(round) }, world.requestDeps),
+        world.requestReset({ email, ...meta(round) }),
         confirmReset(
           { token: previous, newPassword: `fresh passphrase ${round}`, ...meta(round) },
           world.confirmDeps,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { DelaySettings } from '../../local/delay-proxy';
 import { ROUTES } from '../../local/server';
-import type { DelaySettings } from '../support/delay-proxy';
 import { freshNetwork, linkFor, postFrom } from '../support/loopback-clients';
 import { report, STRESS } from '../support/sizes';
 import { type SlowStore, startSlowStore, storedUser } from '../support/slow-store';

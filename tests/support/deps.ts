@@ -11,10 +11,12 @@ import type { KillSwitch, KillSwitchState } from '../../lib/email/kill-switch';
 import { MockEmailProvider } from '../../lib/email/mock-provider';
 import { createSendEmail, type EmailProvider } from '../../lib/email/send-email';
 import { SuppressionStore } from '../../lib/email/suppression-store';
+import type { ResetJob, ResetJobQueue } from '../../lib/jobs/reset-job';
 import { RateLimiter } from '../../lib/limits/rate-limiter';
 import { createPasswordHasher } from '../../lib/passwords/password-hasher';
+import { type ProcessResetJobDeps, processResetJob } from '../../lib/process-reset-job';
 import { createPseudonymizer } from '../../lib/pseudonym';
-import type { RequestResetDeps } from '../../lib/request-reset';
+import { type RequestResetDeps, type RequestResetInput, requestReset } from '../../lib/request-reset';
 import { TokenStore } from '../../lib/tokens/token-store';
 import { UserStore } from '../../lib/users/user-store';
 import { createTables } from '../../local/tables';
@@ -87,7 +89,19 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
   const flows = new FlowStore(client, config.tokenTableName);
   const hashCode = createCodeHasher(config.accountKeySalt);
 
+  const random = sequentialRandom();
+  const jobs = new MemoryJobQueue();
   const requestDeps: RequestResetDeps = {
+    rateLimiter,
+    jobs,
+    audit,
+    pseudonymize,
+    clock,
+    random,
+    onFloorExceeded: (ms) => floorExceeded.push(ms),
+    config,
+  };
+  const workerDeps: ProcessResetJobDeps = {
     users: new UserStore(client, config.usersTableName, config.usersEmailIndexName),
     tokens,
     flows,
@@ -99,10 +113,21 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
     audit,
     pseudonymize,
     clock,
-    random: sequentialRandom(),
-    onFloorExceeded: (ms) => floorExceeded.push(ms),
+    random,
     config,
   };
+  /**
+   * A request, then its job worked at once by the worker's use case, as the deployed worker would
+   * soon after: `emailed` says whether the job mailed a credential (the client never learns it).
+   */
+  const requestAndWork = async (input: RequestResetInput, worker: Partial<ProcessResetJobDeps> = {}) => {
+    const result = await requestReset(input, requestDeps);
+    if (result.status !== 'accepted') return result;
+    const { jobId: _jobId, ...answer } = result;
+    const worked = await processResetJob(jobs.take(result.jobId), { ...workerDeps, ...worker });
+    return { ...answer, emailed: worked.status === 'emailed' };
+  };
+
   const confirmDeps: ConfirmResetDeps = {
     tokens,
     flows,
@@ -119,6 +144,8 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
   return {
     config,
     client,
+    /** The low-level client, for what takes one (the idempotency layer). */
+    rawClient: raw,
     clock,
     outbox,
     audits,
@@ -127,7 +154,10 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
     suppressions,
     flows,
     requestDeps,
+    workerDeps,
     confirmDeps,
+    jobs,
+    requestReset: requestAndWork,
     accounts: new LocalAccounts(client, config),
     setKillSwitch: (state: KillSwitchState) => {
       switchState = state;
@@ -155,3 +185,21 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
 }
 
 export type TestWorld = Awaited<ReturnType<typeof createTestWorld>>;
+
+/** The job queue, in memory: the request use case's hand-off, taken by tests to work the job. */
+export class MemoryJobQueue implements ResetJobQueue {
+  readonly queued: ResetJob[] = [];
+  /** Set to make the next hand-offs fail, as an unreachable queue would. */
+  failWith: Error | undefined;
+
+  async enqueue(job: ResetJob): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.queued.push(structuredClone(job));
+  }
+
+  take(jobId: string): ResetJob {
+    const index = this.queued.findIndex((job) => job.id === jobId);
+    if (index === -1) throw new Error(`no queued job ${jobId}`);
+    return this.queued.splice(index, 1)[0] as ResetJob;
+  }
+}

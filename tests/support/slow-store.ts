@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
+import { type DelayProxy, startDelayProxy } from '../../local/delay-proxy';
 import { type LocalServer, ROUTES, startLocalServer } from '../../local/server';
-import { type DelayProxy, startDelayProxy } from './delay-proxy';
 import { postFrom } from './loopback-clients';
 
 /**

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config';
-import { backoffSeconds } from '../../lib/email/email-sender';
 import { classifySesError } from '../../lib/email/providers/ses-provider';
 import { classifySmtpError, createSmtpTransport } from '../../lib/email/providers/smtp-provider';
 import { recordEmailEvent } from '../../lib/email/record-email-event';
 import { ConfigError } from '../../lib/errors';
+import { backoffSeconds } from '../../lib/jobs/queue-consumer';
 import { createPseudonymizer } from '../../lib/pseudonym';
 import { manualClock } from '../support/clock';
 

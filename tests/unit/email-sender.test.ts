@@ -14,6 +14,7 @@ import { EmailDeliveryError } from '../../lib/errors';
 import { createPseudonymizer } from '../../lib/pseudonym';
 import { lambdaContext } from '../../local/api-gateway';
 import { manualClock } from '../support/clock';
+import { sqsRecord } from '../support/sqs-records';
 
 /** Powertools' persistence contract, in memory: the DynamoDB one is exercised by the integration suites. */
 class MemoryPersistence extends BasePersistenceLayer {
@@ -92,22 +93,8 @@ const message = (overrides: Partial<QueuedEmail> = {}): QueuedEmail => ({
   ...overrides,
 });
 
-const record = (body: QueuedEmail | string, attempt = 1): SQSRecord => ({
-  messageId: randomUUID(),
-  receiptHandle: `handle-${randomUUID()}`,
-  body: typeof body === 'string' ? body : JSON.stringify(body),
-  attributes: {
-    ApproximateReceiveCount: String(attempt),
-    SentTimestamp: String(Date.now()),
-    SenderId: 'local',
-    ApproximateFirstReceiveTimestamp: String(Date.now()),
-  },
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:password-reset-email',
-  awsRegion: 'us-east-1',
-});
+const record = (body: QueuedEmail | string, attempt = 1): SQSRecord =>
+  sqsRecord(body, attempt, 'password-reset-email');
 
 describe('the email sender', () => {
   it('delivers a message and reports no failure', async () => {
