@@ -34,9 +34,8 @@ export interface ServiceAlarmsProps {
 }
 
 /**
- * The service's alarms and dashboard in one place. Other constructs (email delivery, events)
- * add theirs with `add()` and `addWidgets()`, so every alarm gets the same actions and
- * missing-data policy, and the README runbook stays one table.
+ * The service's alarms (infra/service-alarms.ts) and dashboard in one place: every alarm added
+ * with `add()` gets the same actions and missing-data policy.
  */
 export class ServiceAlarms extends Construct {
   readonly topic: ITopic | undefined;

@@ -35,17 +35,20 @@ export class ServiceData extends Construct {
   constructor(scope: Construct, id: string, props: ServiceDataProps) {
     super(scope, id);
     const { settings, removalPolicy } = props;
-    const prod = settings.stage === 'prod';
+    // Both tables: on demand, point-in-time recovery, AWS-managed encryption, protected in prod.
+    const protectedTable = {
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryption.AWS_MANAGED,
+      deletionProtection: settings.stage === 'prod',
+      removalPolicy,
+    };
 
     // TTL only cleans up; expiry is checked on every read.
     this.tokenTable = new Table(scope, 'TokenTable', {
       partitionKey: { name: TOKEN_TABLE.partitionKey, type: AttributeType.STRING },
-      billingMode: BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: TOKEN_TABLE.ttlAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: TableEncryption.AWS_MANAGED,
-      deletionProtection: prod,
-      removalPolicy,
+      ...protectedTable,
       // New outbox items reach the PasswordChanged publisher through this stream.
       ...(settings.passwordChangedEvents ? { stream: StreamViewType.NEW_IMAGE } : {}),
     });
@@ -64,11 +67,7 @@ export class ServiceData extends Construct {
     }
     const usersTable = new Table(scope, 'UsersTable', {
       partitionKey: { name: USERS_TABLE.partitionKey, type: AttributeType.STRING },
-      billingMode: BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: TableEncryption.AWS_MANAGED,
-      deletionProtection: prod,
-      removalPolicy,
+      ...protectedTable,
     });
     usersTable.addGlobalSecondaryIndex({
       indexName: USERS_TABLE.defaultEmailIndexName,

@@ -38,9 +38,9 @@ export interface EmailDeliveryProps {
   killSwitch: IStringParameter;
   /** The settings every function shares (tables, kill-switch, salt, Powertools). */
   environment: Record<string, string>;
-  /** Functions that hand mail to the queue (request and confirm). */
+  /** Functions that hand mail to the queue (the function table's `sendsEmail` rows). */
   producers: LambdaFn[];
-  /** Functions that must skip suppressed addresses (request). */
+  /** Functions that must skip suppressed addresses (its `readsSuppressions` rows). */
   suppressionReaders: IFunction[];
   retention: RetentionDays;
   removalPolicy: RemovalPolicy;

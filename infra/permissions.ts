@@ -14,7 +14,7 @@ export function leadingKeys(prefixes: readonly string[]) {
 }
 
 /** Actions on the token-table items of the kinds named by their key prefixes. */
-export function tokenItemsStatement(
+function tokenItemsStatement(
   table: ITable,
   grant: { sid: string; actions: readonly string[]; prefixes: readonly string[] },
 ): PolicyStatement {

@@ -3,19 +3,19 @@
  * lints each, and a test pins the logical IDs of their stateful resources.
  * Add a variant here when a new option lands (e.g. an email provider, the events bus).
  */
-const PROD = {
+export const PROD = {
   stage: 'prod',
   account: '123456789012',
   region: 'eu-west-1',
   alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:oncall',
   resetLinkTemplate: 'https://market.example.com/reset-password#token={token}',
 };
-const SES = {
+export const SES = {
   emailProvider: 'ses',
   emailFrom: 'Market <no-reply@market.example.com>',
   sesIdentity: 'market.example.com',
 };
-const SMTP = {
+export const SMTP = {
   emailProvider: 'smtp',
   emailFrom: 'no-reply@market.example.com',
   smtpSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:password-reset/smtp-AbCdEf',
@@ -24,7 +24,7 @@ const IMPORTED_USERS = {
   existingUsersTableName: 'marketplace-users',
   existingUsersEmailIndexName: 'by-email',
 };
-const EDGE = {
+export const EDGE = {
   edgeProtection: 'true',
   domainName: 'reset.market.example.com',
   certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b',
