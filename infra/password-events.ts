@@ -92,14 +92,7 @@ export class PasswordEvents extends Construct {
       whyNoDeadLetterQueue:
         'The publisher is invoked by a DynamoDB stream event source mapping, never asynchronously: its on-failure destination (the PublishFailures queue) receives what it gives up on.',
     });
-    const role = this.publisher.role as IRole;
-    Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.publisher.logGroup.node.defaultChild as never)}.Arn>:*]`,
-      reason:
-        "Lambda names its log streams at run time; the grant is scoped to this function's own log group.",
-    });
-
-    this.grantLeastPrivilege(role, tokenTable, streamArn, props.outboxWriters);
+    this.grantLeastPrivilege(this.publisher.role as IRole, tokenTable, streamArn, props.outboxWriters);
 
     new EventSourceMapping(this, 'OutboxStream', {
       target: this.publisher,

@@ -20,7 +20,7 @@ export type UsersAccess = 'queryByEmail' | 'readBinding' | 'readEmail' | 'update
 export interface FunctionSpec {
   /** Its construct id: the function is `<id>`, its role `<id>Role`, its log group `<id>Logs`. */
   id: string;
-  /** Names what is about it: `<name>FunctionErrors` and the other alarms, `<name>Deployment`. */
+  /** Prefixes what concerns it: its alarms (`<name>FunctionErrors`, ...), `<name>Integration`, `<name>Deployment`. */
   name: string;
   /** The handler, relative to the project root. */
   entry: string;
