@@ -303,14 +303,6 @@ export class EmailDelivery extends Construct {
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
-    alarm('HandOffErrors', {
-      alarmDescription:
-        'The request or confirm function could not put an email on the queue (reason provider_error): those users get no mail.',
-      metric: serviceMetric(METRICS.resetEmailSuppressed, { reason: 'provider_error' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    });
     alarm('EmailRetries', {
       alarmDescription: 'Many transient delivery failures: the provider is throttling or failing.',
       metric: serviceMetric(METRICS.emailRetryScheduled),

@@ -13,6 +13,7 @@ import { ServiceApi } from './http-api';
 import { KillSwitchParameter } from './kill-switch';
 import { PasswordEvents } from './password-events';
 import { ServicePermissions } from './permissions';
+import { ResetJobs } from './reset-jobs';
 import { ServiceSecrets } from './secrets';
 import { addServiceAlarms } from './service-alarms';
 import type { ServiceFunction } from './service-function';
@@ -27,8 +28,8 @@ export interface PasswordResetStackProps extends StackProps {
 
 /**
  * The service: its tables and secrets, the functions of the table in infra/service-functions.ts
- * with their grants, routes, alarms and canaries, email delivery, PasswordChanged events, and
- * CloudFront with edge protection. Each concern is its own construct; this file composes them.
+ * with their grants, routes, alarms and canaries, the reset jobs queue, email delivery,
+ * PasswordChanged events, and CloudFront with edge protection. Each concern is its own construct; this file composes them.
  */
 export class PasswordResetStack extends Stack {
   readonly data: ServiceData;
@@ -91,6 +92,12 @@ export class PasswordResetStack extends Stack {
       tracing: settings.tracing,
     });
     this.functions = Object.fromEntries(functions.map(({ spec, fn }) => [spec.id, fn]));
+    const resetJobs = new ResetJobs(this, 'ResetJobs', { settings, removalPolicy });
+    resetJobs.connect(
+      this.functions.RequestReset as ServiceFunction,
+      this.functions.ResetWorker as ServiceFunction,
+      settings,
+    );
     new ServicePermissions(this, 'Permissions', { functions, data, killSwitch, secrets });
 
     // Explicit either way: with events off, these functions write no outbox item.
@@ -140,11 +147,12 @@ export class PasswordResetStack extends Stack {
       });
     }
     const rollbackAlarms = addServiceAlarms(this.alarms, { settings, api: this.api, functions, data });
+    resetJobs.addAlarms(this.alarms);
     if (prod) new CanaryDeployments(this, 'Canaries', { functions, rollbackAlarms });
 
     new CfnOutput(this, 'ApiUrl', {
       value: settings.edgeProtection ? `https://${settings.domainName}` : this.api.apiEndpoint,
-      description: 'Base URL of the two reset endpoints',
+      description: 'Base URL of the reset endpoints',
     });
     new CfnOutput(this, 'KillSwitchParameterName', { value: killSwitch.parameterName });
     new CfnOutput(this, 'TokenTableName', { value: data.tokenTable.tableName });

@@ -121,15 +121,18 @@ export class ServicePermissions extends Construct {
           }),
         );
       }
-      fn.addToRolePolicy(
-        new PolicyStatement({
-          sid: 'ReadKillSwitch',
-          actions: ['ssm:GetParameter'],
-          resources: [props.killSwitch.parameter.parameterArn],
-        }),
-      );
-      // The parameter exists before a function can first read it.
-      fn.node.addDependency(props.killSwitch);
+      // The kill-switch is read where mail is made, and only there.
+      if (spec.sendsEmail) {
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            sid: 'ReadKillSwitch',
+            actions: ['ssm:GetParameter'],
+            resources: [props.killSwitch.parameter.parameterArn],
+          }),
+        );
+        // The parameter exists before a function can first read it.
+        fn.node.addDependency(props.killSwitch);
+      }
       props.secrets.grantRead(fn);
     }
   }

@@ -132,11 +132,10 @@ function signalAlarms(alarms: ServiceAlarms, settings: Settings): void {
   });
   alarms.add('EmailProviderFailures', {
     alarmDescription:
-      'The email provider refused or failed a reset email or a password-changed notice: users asked for a link, or changed a password, and got no mail.',
+      'A password-changed notice could not be handed to the email queue: users changed a password and got no notice. (A reset email that cannot be handed over is retried by the worker: see ResetJobRetries.)',
     metric: new MathExpression({
-      expression: 'FILL(resets, 0) + FILL(notices, 0) + FILL(noticeErrors, 0)',
+      expression: 'FILL(notices, 0) + FILL(noticeErrors, 0)',
       usingMetrics: {
-        resets: serviceMetric(METRICS.resetEmailSuppressed, { reason: 'provider_error' }),
         notices: serviceMetric(METRICS.passwordChangedNotice, { reason: 'provider_error' }),
         noticeErrors: serviceMetric(METRICS.passwordChangedNotice, { reason: 'error' }),
       },
@@ -155,12 +154,6 @@ function signalAlarms(alarms: ServiceAlarms, settings: Settings): void {
       'Request handling took longer than the response-time floor: timing may reveal which emails have accounts.',
     metric: serviceMetric(METRICS.responseFloorExceeded),
     threshold: 5,
-  });
-  alarms.add('ResetStoreErrors', {
-    alarmDescription:
-      'Token writes failed after the account lookup: known users are not receiving reset email.',
-    metric: serviceMetric(METRICS.resetEmailSuppressed, { reason: 'store_error' }),
-    threshold: 1,
   });
 }
 

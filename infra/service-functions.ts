@@ -2,6 +2,7 @@ import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ROUTES } from '../lib/http/routes';
+import { JOB_IDEMPOTENCY_KEY_PREFIX } from '../lib/reset-worker';
 import { TOKEN_KEY_PREFIXES } from '../lib/table-schema';
 import { ServiceFunction } from './service-function';
 import type { Settings } from './settings';
@@ -34,7 +35,7 @@ export interface FunctionSpec {
   reservedConcurrency: number | undefined;
   tokenItems: readonly TokenItemGrant[];
   users: readonly UsersAccess[];
-  /** Hands mail to the email queue (infra/email-delivery.ts). */
+  /** Makes mail: hands it to the email queue (infra/email-delivery.ts) after reading the kill-switch. */
   sendsEmail?: boolean;
   /** Skips addresses that bounced or complained. */
   readsSuppressions?: boolean;
@@ -102,10 +103,27 @@ export function serviceFunctions(settings: Settings): FunctionSpec[] {
       memoryMb: settings.requestMemoryMb,
       timeoutSeconds: settings.requestTimeoutSeconds,
       reservedConcurrency: settings.requestReservedConcurrency,
+      // The per-IP limit and the job hand-off (infra/reset-jobs.ts): nothing of the account.
+      tokenItems: [{ sid: 'CountRequests', actions: ['dynamodb:UpdateItem'], prefixes: [rate] }],
+      users: [],
+    },
+    {
+      id: 'ResetWorker',
+      name: 'Worker',
+      entry: 'functions/reset-worker.ts',
+      memoryMb: settings.workerMemoryMb,
+      timeoutSeconds: settings.workerTimeoutSeconds,
+      reservedConcurrency: settings.workerReservedConcurrency,
       tokenItems: [
         // Code flows: real ones with the active pointer, and phantom ones alone.
         { sid: 'WriteTokens', actions: ['dynamodb:PutItem'], prefixes: [token, active, flow] },
         { sid: 'CountRequests', actions: ['dynamodb:UpdateItem'], prefixes: [rate] },
+        // Powertools Idempotency: each job is worked once.
+        {
+          sid: 'IdempotencyRecords',
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+          prefixes: [`${JOB_IDEMPOTENCY_KEY_PREFIX}#`],
+        },
       ],
       users: ['queryByEmail', 'readBinding'],
       sendsEmail: true,

@@ -52,6 +52,9 @@ export const RUNTIME_CONTEXT_KEYS = {
   resetCodeTtlMinutes: 'RESET_CODE_TTL_MINUTES',
   resetCodeMaxAttempts: 'RESET_CODE_MAX_ATTEMPTS',
   rateLimitCodeFailuresAccount: 'RATE_LIMIT_CODE_FAILURES_ACCOUNT',
+  // The reset worker's retries.
+  resetJobRetryBaseSeconds: 'RESET_JOB_RETRY_BASE_SECONDS',
+  resetJobRetryMaxSeconds: 'RESET_JOB_RETRY_MAX_SECONDS',
 } as const satisfies Record<string, string>;
 
 const runtimeKeys = Object.fromEntries(
@@ -82,7 +85,8 @@ const schema = z.object({
   // Runtime settings the stack also uses (bcrypt budget, alarms); the functions re-check them.
   bcryptCost: int(10, 15).default(12),
   tokenTtlMinutes: int(5, 60).default(15),
-  requestResponseFloorMs: int(50, 5000).default(250),
+  // Optional padding of request answers: timing safety does not need it (the account's work is queued).
+  requestResponseFloorMs: int(0, 5000).default(0),
   requestMemoryMb: int(128, 3008).default(256),
   confirmMemoryMb: int(512, 10_240).default(1024),
   // PasswordChanged events (infra/password-events.ts): on unless turned off; an existing bus by name or ARN.
@@ -91,6 +95,12 @@ const schema = z.object({
   requestTimeoutSeconds: int(3, 30).default(10),
   confirmTimeoutSeconds: int(3, 30).default(10),
   requestReservedConcurrency: int(1, 1000).optional(),
+  // The reset worker: its size, its SQS poller's concurrency and its attempts per job.
+  workerMemoryMb: int(128, 3008).default(256),
+  workerTimeoutSeconds: int(5, 120).default(30),
+  workerReservedConcurrency: int(2, 1000).optional(),
+  workerMaxConcurrency: int(2, 1000).default(10),
+  resetJobMaxAttempts: int(1, 20).default(10),
   confirmReservedConcurrency: int(1, 1000).optional(),
   apiLatencyP99AlarmMs: int(100, 30_000).default(2500),
   invalidTokenAlarmThreshold: int(1, 100_000).default(50),

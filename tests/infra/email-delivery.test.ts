@@ -33,7 +33,9 @@ const sid = (statements: Array<Record<string, unknown>>, name: string) =>
 
 describe('the queue and the dead-letter queue', () => {
   it('encrypts both, enforces TLS, keeps queued mail no longer than the link lives and dead letters for hours', () => {
-    const queues = Object.values(mock.findResources('AWS::SQS::Queue')).map((q) => q.Properties);
+    const queues = Object.entries(mock.findResources('AWS::SQS::Queue'))
+      .filter(([id]) => id.startsWith('EmailDelivery'))
+      .map(([, q]) => q.Properties);
     const main = queues.find((q) => q.RedrivePolicy);
     const dead = queues.find((q) => !q.RedrivePolicy);
 
@@ -52,7 +54,8 @@ describe('the queue and the dead-letter queue', () => {
           ]),
         }),
       },
-      2,
+      // The email queue pair and the reset jobs pair (infra/reset-jobs.ts).
+      4,
     );
   });
 
@@ -64,17 +67,19 @@ describe('the queue and the dead-letter queue', () => {
     });
   });
 
-  it('lets request and confirm only send to the queue, and request only read suppressed addresses', () => {
-    for (const role of ['RequestResetRole', 'ConfirmResetRole']) {
+  it('lets the worker and confirm only send to the queue, and the worker only read suppressed addresses', () => {
+    for (const role of ['ResetWorkerRole', 'ConfirmResetRole']) {
       const handOff = sid(statementsOf(mock, role), 'HandMailToTheSender');
       expect(handOff).toMatchObject({ Action: 'sqs:SendMessage' });
       expect(JSON.stringify(handOff?.Resource)).toContain('EmailDeliveryQueue');
     }
-    expect(sid(statementsOf(mock, 'RequestResetRole'), 'ReadSuppressedAddresses')).toMatchObject({
+    expect(sid(statementsOf(mock, 'RequestResetRole'), 'HandMailToTheSender')).toBeUndefined();
+    expect(sid(statementsOf(mock, 'ResetWorkerRole'), 'ReadSuppressedAddresses')).toMatchObject({
       Action: 'dynamodb:GetItem',
       Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['suppressed#*'] } },
     });
     expect(sid(statementsOf(mock, 'ConfirmResetRole'), 'ReadSuppressedAddresses')).toBeUndefined();
+    expect(sid(statementsOf(mock, 'RequestResetRole'), 'ReadSuppressedAddresses')).toBeUndefined();
   });
 });
 
@@ -193,7 +198,7 @@ describe('SES', () => {
 });
 
 describe('alarms', () => {
-  it('watch the dead-letter queue, the backlog age, hand-off and sender errors, retries, and with SES the reputation', () => {
+  it('watch the dead-letter queue, the backlog age, sender errors, retries, and with SES the reputation', () => {
     const names = (template: Template) =>
       Object.keys(template.findResources('AWS::CloudWatch::Alarm')).filter((id) =>
         id.startsWith('EmailDelivery'),
@@ -203,8 +208,8 @@ describe('alarms', () => {
       names(mock)
         .map((id) => id.replace(/^EmailDelivery|[0-9A-F]{8}$/g, ''))
         .sort(),
-    ).toEqual(['DeadLetters', 'EmailRetries', 'HandOffErrors', 'QueueBacklogAge', 'SenderErrors']);
-    expect(names(ses)).toHaveLength(7);
+    ).toEqual(['DeadLetters', 'EmailRetries', 'QueueBacklogAge', 'SenderErrors']);
+    expect(names(ses)).toHaveLength(6);
     ses.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SES',
       MetricName: 'Reputation.BounceRate',

@@ -33,6 +33,8 @@ function synthWithWorker() {
       { sid: 'ClaimWork', actions: ['dynamodb:UpdateItem'], prefixes: [TOKEN_KEY_PREFIXES.token] },
     ],
     users: ['readEmail'],
+    // Mail is made here, so it reads the kill-switch.
+    sendsEmail: true,
   };
   const alarms = new ServiceAlarms(stack, 'Monitoring', { alarmTopicArn: undefined, dashboardName: 'table' });
   const data = new ServiceData(stack, 'Data', { settings, removalPolicy });

@@ -20,6 +20,8 @@ const STATEFUL_TYPES = new Set([
   'AWS::SES::EmailIdentity',
   'AWS::SES::ConfigurationSet',
   'AWS::SQS::Queue',
+  // A queue's key: a new one leaves the messages encrypted under the old one unreadable.
+  'AWS::KMS::Key',
   'AWS::CloudFront::Distribution',
   'AWS::WAFv2::WebACL',
 ]);
@@ -38,6 +40,10 @@ const ALWAYS = {
   EmailDeliveryQueueC7695D00: 'AWS::SQS::Queue',
   EmailDeliveryDeadLetterQueue257D9D37: 'AWS::SQS::Queue',
   EmailDeliverySenderLogsDDDE9BE6: 'AWS::Logs::LogGroup',
+  ResetWorkerLogs9E8D189E: 'AWS::Logs::LogGroup',
+  ResetJobsKeyCF5B13C5: 'AWS::KMS::Key',
+  ResetJobsQueue66359ADF: 'AWS::SQS::Queue',
+  ResetJobsDeadLetterQueue9F72E6B1: 'AWS::SQS::Queue',
 };
 /** Unless an existing users table is imported. */
 const USERS_TABLE = { UsersTable9725E9C8: 'AWS::DynamoDB::Table' };

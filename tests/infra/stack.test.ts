@@ -15,7 +15,7 @@ const { template } = dev;
 const prod = synth(PROD_CONTEXT);
 
 type Statement = Record<string, unknown>;
-type FunctionId = 'RequestReset' | 'ConfirmReset';
+type FunctionId = 'RequestReset' | 'ConfirmReset' | 'ResetWorker';
 const statementsOf = (built: typeof dev, fnId: FunctionId): Statement[] => {
   const roleId = built.stack.getLogicalId(functionOf(built.stack, fnId).role?.node.defaultChild as never);
   const policies = Object.values(built.template.findResources('AWS::IAM::Policy')).filter((p) =>
@@ -31,21 +31,20 @@ const functionEnv = (built: typeof dev) =>
   ].Properties.Environment.Variables;
 
 describe('the API', () => {
-  it('has exactly two Lambda functions of its own and two POST routes, and no /__local route', () => {
-    // The two API functions, the email sender, and the provider CDK runs for the create-only kill-switch.
-    const ours = Object.values(template.findResources('AWS::Lambda::Function')).filter(
-      (fn) =>
-        ['TOKEN_TABLE_NAME', 'EMAIL_QUEUE_URL'].every(
-          (name) => fn.Properties.Environment?.Variables?.[name],
-        ) && !fn.Properties.Environment.Variables.EMAIL_DLQ_URL,
-    );
-    template.resourceCountIs('AWS::Lambda::Function', 4);
+  it('has the two API functions and the reset worker of its own, two POST routes, and no /__local route', () => {
+    // The two API functions, the reset worker, the email sender, and the provider CDK runs for the
+    // create-only kill-switch.
+    const ours = Object.values(template.findResources('AWS::Lambda::Function')).filter((fn) => {
+      const env = fn.Properties.Environment?.Variables ?? {};
+      return env.TOKEN_TABLE_NAME && (env.RESET_JOBS_QUEUE_URL || env.EMAIL_QUEUE_URL) && !env.EMAIL_DLQ_URL;
+    });
+    template.resourceCountIs('AWS::Lambda::Function', 5);
     const routes = template.findResources('AWS::ApiGatewayV2::Route');
     const keys = Object.values(routes)
       .map((r) => r.Properties.RouteKey)
       .sort();
 
-    expect(ours).toHaveLength(2);
+    expect(ours).toHaveLength(3);
     expect(keys).toEqual(['POST /api/auth/password-reset/confirm', 'POST /api/auth/password-reset/request']);
     expect(JSON.stringify(template.toJSON())).not.toContain('__local');
   });
@@ -110,7 +109,7 @@ describe('the functions', () => {
       expect(fn.Properties.Architectures).toEqual(['arm64']);
       expect(fn.Properties.LoggingConfig.LogGroup).toBeDefined();
     }
-    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 14 }, 4);
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 14 }, 5);
   });
 
   it('gives confirm more memory than request, for bcrypt, and a 10 s timeout to both', () => {
@@ -136,11 +135,11 @@ describe('the functions', () => {
       [
         'ACCOUNT_KEY_SECRET_ARN',
         'BCRYPT_COST',
-        'EMAIL_QUEUE_URL',
         'KILL_SWITCH_PARAMETER_NAME',
         'POWERTOOLS_METRICS_NAMESPACE',
         'POWERTOOLS_SERVICE_NAME',
         'REQUEST_RESPONSE_FLOOR_MS',
+        'RESET_JOBS_QUEUE_URL',
         'RESET_LINK_TEMPLATE',
         'TOKEN_TABLE_NAME',
         'TOKEN_TTL_MINUTES',
@@ -290,7 +289,7 @@ describe('the data', () => {
         ],
       }),
     });
-    prod.template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 5);
+    prod.template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, 6);
   });
 
   it('can import an existing users table and index instead of creating one', () => {
@@ -303,7 +302,8 @@ describe('the data', () => {
     const policies = JSON.stringify(imported.template.findResources('AWS::IAM::Policy'));
     expect(policies).toContain(':table/marketplace-users/index/by-email');
     expect(policies).toContain(':table/marketplace-users"');
-    expect(policies).not.toContain('kms:');
+    // No key of the users table's to use: the only KMS grants are the reset jobs queue's.
+    expect(policies).not.toContain('kms:ViaService');
     const env = functionEnv(imported);
     expect(env.USERS_TABLE_NAME).toBe('marketplace-users');
     expect(env.USERS_EMAIL_INDEX_NAME).toBe('by-email');
@@ -320,7 +320,8 @@ describe('the data', () => {
       },
     };
 
-    expect(bySid(built, 'RequestReset', 'DecryptUsersTable')).toMatchObject({
+    expect(bySid(built, 'RequestReset', 'DecryptUsersTable')).toBeUndefined();
+    expect(bySid(built, 'ResetWorker', 'DecryptUsersTable')).toMatchObject({
       Action: ['kms:Decrypt', 'kms:DescribeKey'],
       Resource: keyArn,
       Condition: viaDynamoDb,
@@ -408,8 +409,35 @@ describe('the kill-switch parameter', () => {
 });
 
 describe('least privilege', () => {
-  it('lets request query the email index for the id and email only, and write only what it needs', () => {
-    expect(bySid(dev, 'RequestReset', 'QueryUsersByEmail')).toMatchObject({
+  it('lets request count requests per IP and hand jobs over, and touch nothing of any account', () => {
+    const statements = statementsOf(dev, 'RequestReset');
+
+    expect(bySid(dev, 'RequestReset', 'CountRequests')).toMatchObject({
+      Action: 'dynamodb:UpdateItem',
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rate#*'] } },
+    });
+    expect(bySid(dev, 'RequestReset', 'SendResetJobs')).toMatchObject({
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ResetJobsQueue/), 'Arn'] },
+    });
+    expect(bySid(dev, 'RequestReset', 'SendResetJobsKey')).toMatchObject({
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ResetJobsKey/), 'Arn'] },
+    });
+    const text = JSON.stringify(statements);
+    for (const absent of [
+      'dynamodb:Query',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'ssm:GetParameter',
+      'EmailDeliveryQueue',
+    ])
+      expect(text).not.toContain(absent);
+    expect(text).not.toMatch(/UsersTable/);
+  });
+
+  it('lets the worker query the email index for the id and email only, and write only what it needs', () => {
+    expect(bySid(dev, 'ResetWorker', 'QueryUsersByEmail')).toMatchObject({
       Action: 'dynamodb:Query',
       Resource: {
         'Fn::Join': [
@@ -422,27 +450,38 @@ describe('least privilege', () => {
         StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
       },
     });
-    expect(bySid(dev, 'RequestReset', 'WriteTokens')).toMatchObject({
+    expect(bySid(dev, 'ResetWorker', 'WriteTokens')).toMatchObject({
       Action: 'dynamodb:PutItem',
       Resource: { 'Fn::GetAtt': [expect.stringMatching(/^TokenTable/), 'Arn'] },
       Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['token#*', 'active#*', 'flow#*'] } },
     });
-    expect(bySid(dev, 'RequestReset', 'CountRequests')).toMatchObject({
+    expect(bySid(dev, 'ResetWorker', 'CountRequests')).toMatchObject({
       Action: 'dynamodb:UpdateItem',
       Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rate#*'] } },
     });
-    const actions = JSON.stringify(statementsOf(dev, 'RequestReset').map((s) => s.Action));
+    expect(bySid(dev, 'ResetWorker', 'IdempotencyRecords')).toMatchObject({
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['reset-job#*'] } },
+    });
+    const actions = JSON.stringify(
+      statementsOf(dev, 'ResetWorker')
+        .filter((s) => s.Sid !== 'IdempotencyRecords')
+        .map((s) => s.Action),
+    );
     for (const action of ['DeleteItem', 'BatchGetItem', 'Scan']) expect(actions).not.toContain(action);
-    // Its two reads: the email-delivery suppression check, on suppressed# items only, and the
-    // consistent read of the user's address and credential version that a token binds to.
-    const reads = statementsOf(dev, 'RequestReset').filter((s) => s.Action === 'dynamodb:GetItem');
+    // Its reads beside the idempotency records: the suppression check, on suppressed# items only,
+    // and the consistent read of the user's address and credential version that a token binds to.
+    const reads = statementsOf(dev, 'ResetWorker').filter((s) => s.Action === 'dynamodb:GetItem');
     expect(reads).toHaveLength(2);
     expect(JSON.stringify(reads)).toContain('suppressed#*');
-    expect(bySid(dev, 'RequestReset', 'ReadUserBinding')).toMatchObject({
+    expect(bySid(dev, 'ResetWorker', 'ReadUserBinding')).toMatchObject({
       Resource: { 'Fn::GetAtt': [expect.stringMatching(/^UsersTable/), 'Arn'] },
       Condition: {
         'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['userId', 'email', 'credentialVersion'] },
       },
+    });
+    expect(bySid(dev, 'ResetWorker', 'DeadLetterResetJobs')).toMatchObject({
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ResetJobsDeadLetterQueue/), 'Arn'] },
     });
   });
 
@@ -484,8 +523,8 @@ describe('least privilege', () => {
     });
   });
 
-  it('lets both read only the kill-switch parameter from SSM', () => {
-    for (const fn of ['RequestReset', 'ConfirmReset'] as const) {
+  it('lets the functions that make mail read only the kill-switch parameter from SSM', () => {
+    for (const fn of ['ResetWorker', 'ConfirmReset'] as const) {
       expect(bySid(dev, fn, 'ReadKillSwitch')).toMatchObject({
         Action: 'ssm:GetParameter',
         Resource: {
@@ -496,7 +535,8 @@ describe('least privilege', () => {
   });
 
   it('has no wildcard action and no wildcard resource in the functions, and no managed policy on them', () => {
-    const statements = [...statementsOf(prod, 'RequestReset'), ...statementsOf(prod, 'ConfirmReset')];
+    const ids = ['RequestReset', 'ConfirmReset', 'ResetWorker'] as const;
+    const statements = ids.flatMap((id) => statementsOf(prod, id));
     const data = statements.filter((s) => !String(s.Action).startsWith('xray:'));
 
     expect(data.length).toBeGreaterThan(10);
@@ -504,7 +544,7 @@ describe('least privilege', () => {
       expect([statement.Action].flat().some((action) => String(action).includes('*'))).toBe(false);
     }
     for (const statement of data) expect([statement.Resource].flat()).not.toContain('*');
-    for (const fn of [functionOf(prod.stack, 'RequestReset'), functionOf(prod.stack, 'ConfirmReset')]) {
+    for (const fn of ids.map((id) => functionOf(prod.stack, id))) {
       const role =
         prod.template.toJSON().Resources[prod.stack.getLogicalId(fn.role?.node.defaultChild as never)];
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -535,7 +575,13 @@ describe('alarms', () => {
         'EmailProviderFailures',
         'KillSwitchUnavailable',
         'ResponseFloorExceeded',
-        'ResetStoreErrors',
+        'WorkerFunctionErrors',
+        'WorkerDurationNearTimeout',
+        'WorkerFunctionThrottles',
+        'ResetJobsBacklogAge',
+        'ResetJobsDeadLetters',
+        'ResetJobRetries',
+        'ResetJobsExpired',
         'RequestFunctionErrors',
         'RequestDurationNearTimeout',
         'RequestFunctionThrottles',
@@ -580,13 +626,16 @@ describe('alarms', () => {
     );
   });
 
-  it('count failed reset emails and failed password-changed notices as email failures', () => {
+  it('count failed password-changed notices as email failures, and retried reset jobs apart', () => {
     const alarm = alarmsOf(dev).find((a) => a.id.includes('EmailProviderFailures'));
     const metrics = JSON.stringify(alarm?.Metrics);
+    const retries = alarmsOf(dev).find((a) => a.id.includes('ResetJobRetries'));
 
-    expect(metrics).toContain('FILL(resets, 0) + FILL(notices, 0) + FILL(noticeErrors, 0)');
-    expect(metrics).toMatch(/"MetricName":"ResetEmailSuppressed".*"Value":"provider_error"/);
+    expect(metrics).toContain('FILL(notices, 0) + FILL(noticeErrors, 0)');
+    expect(metrics).toContain('"Value":"provider_error"');
     expect(metrics).toMatch(/"MetricName":"PasswordChangedNotice".*"Value":"error"/);
+    // A reset email the worker cannot hand over is retried, not lost: its own alarm.
+    expect(retries).toMatchObject({ MetricName: 'ResetJobRetryScheduled', Threshold: 20 });
   });
 
   it('watch the GSI throttles by index name, and invalid tokens by reason', () => {
@@ -703,7 +752,7 @@ describe('cdk-nag', () => {
 });
 
 describe('bundling', () => {
-  it('bundles both handlers with the local esbuild into compact ESM files', () => {
+  it('bundles every handler with the local esbuild into compact ESM files', () => {
     const { app } = synth({}, true);
 
     const assembly = app.synth();
@@ -719,7 +768,7 @@ describe('bundling', () => {
       });
     const sizes = bundles.map((path) => statSync(path).size);
 
-    expect(bundles).toHaveLength(3); // request, confirm, email sender
+    expect(bundles).toHaveLength(4); // request, confirm, reset worker, email sender
     for (const size of sizes) {
       expect(size).toBeGreaterThan(100_000);
       expect(size).toBeLessThan(1_500_000);
