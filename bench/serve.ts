@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import { definedSettings } from '../lib/config';
+import { startDelayProxy } from '../local/delay-proxy';
 import { startDynamoDbLocal } from '../local/dynamodb-local';
 import { freePort } from '../local/free-port';
 import { startLocalServer } from '../local/server';
-import { startDelayProxy } from '../local/delay-proxy';
 import { startDynamoCounter } from './dynamo-counter';
 
 /**
