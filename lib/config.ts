@@ -35,6 +35,14 @@ const rateRules = z.pipe(
         });
         return z.NEVER;
       }
+      if (rules.some((other) => other.windowSeconds === rule.windowSeconds)) {
+        ctx.issues.push({
+          code: 'custom',
+          message: `"${part}": two rules with the same window`,
+          input: value,
+        });
+        return z.NEVER;
+      }
       rules.push(rule);
     }
     return rules;

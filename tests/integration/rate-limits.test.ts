@@ -48,6 +48,27 @@ describe('the DynamoDB rate limiter', () => {
     expect(fourth).toEqual({ allowed: false, retryAfterSeconds: 3400 });
   });
 
+  it('keeps every rule of a key in one item that holds only the live windows', async () => {
+    const limiter = new RateLimiter(world.client, world.config.tokenTableName);
+    const rules = [
+      { limit: 5, windowSeconds: 60 },
+      { limit: 50, windowSeconds: 3600 },
+    ];
+    const hour = Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 86_400_000;
+
+    for (const minute of [0, 1, 2]) await limiter.hit('one-item', 'k', rules, hour + minute * 60_000);
+
+    const items = (await world.scanAll()).filter((item) =>
+      String(item.pk?.S ?? '').startsWith('rate#one-item#'),
+    );
+    expect(items).toHaveLength(1);
+    const counters = Object.keys(items[0] ?? {})
+      .filter((name) => name.startsWith('w'))
+      .sort();
+    const start = hour / 1000;
+    expect(counters).toEqual([`w3600_${start}`, `w60_${start + 120}`]);
+  });
+
   it('gives back a refunded event, never below zero', async () => {
     const limiter = new RateLimiter(world.client, world.config.tokenTableName);
     const rules = [{ limit: 2, windowSeconds: 60 }];
