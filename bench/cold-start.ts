@@ -1,13 +1,14 @@
-import { execFileSync, execSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { BUNDLING, BUNDLING_ALIAS } from '../infra/bundling';
 import { LOCAL_DEFAULTS } from '../local/server';
+import { bundle, checkout, treeAt } from './bundles';
 import { replaceReadmeBlock } from './report';
 import { median } from './stats';
 
@@ -19,45 +20,6 @@ import { median } from './stats';
  */
 const HANDLERS = { request: 'functions/request-reset.ts', confirm: 'functions/confirm-reset.ts' } as const;
 const RUNS = 20;
-
-type Bundling = Pick<typeof BUNDLING, 'target' | 'minify' | 'sourceMap' | 'sourcesContent' | 'banner'> & {
-  mainFields: string[];
-  externalModules: string[];
-};
-
-/** One handler bundled with a tree's deployed options (this tree's unless `tree` says otherwise). */
-async function bundle(
-  entry: string,
-  outdir: string,
-  sdkExternal: boolean,
-  tree: { root: string; bundling: Bundling; alias: Record<string, string> } = {
-    root: process.cwd(),
-    bundling: BUNDLING,
-    alias: BUNDLING_ALIAS,
-  },
-): Promise<string> {
-  const options = tree.bundling;
-  mkdirSync(outdir, { recursive: true });
-  const outfile = join(outdir, 'index.mjs');
-  await build({
-    absWorkingDir: tree.root,
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: options.target,
-    format: 'esm',
-    minify: options.minify,
-    sourcemap: options.sourceMap,
-    sourcesContent: options.sourcesContent,
-    alias: tree.alias,
-    mainFields: options.mainFields,
-    banner: { js: options.banner },
-    external: sdkExternal ? ['@aws-sdk/*', '@smithy/*'] : options.externalModules,
-    logLevel: 'silent',
-  });
-  return outfile;
-}
 
 function timeOnce(args: string[], env: NodeJS.ProcessEnv): number {
   const started = performance.now();
@@ -150,17 +112,10 @@ export async function runBudget(beforeRef?: string) {
   if (beforeRef) trees.unshift({ label: `before (${beforeRef})`, root: checkout(beforeRef) });
   const bundles: Array<{ handler: keyof typeof HANDLERS; tree: string; file: string; times: Timing[] }> = [];
   for (const tree of trees) {
-    const settings = (await import(pathToFileURL(join(tree.root, 'infra/bundling.ts')).href)) as {
-      BUNDLING: Bundling;
-      BUNDLING_ALIAS: Record<string, string>;
-    };
+    const settings = await treeAt(tree.root);
     for (const [handler, entry] of Object.entries(HANDLERS) as Array<[keyof typeof HANDLERS, string]>) {
       const outdir = resolve('.bench/bundles', `${handler}-${tree.label.replace(/\W+/g, '-')}`);
-      const file = await bundle(entry, outdir, false, {
-        root: tree.root,
-        bundling: settings.BUNDLING,
-        alias: settings.BUNDLING_ALIAS,
-      });
+      const file = await bundle(entry, outdir, false, settings);
       bundles.push({ handler, tree: tree.label, file, times: [] });
     }
   }
@@ -244,21 +199,6 @@ export async function runParts() {
     importMinusBaselineMs: medianOf(f.times, 'wallMs') - medianOf(baseline, 'wallMs'),
     importCpuMinusBaselineMs: medianOf(f.times, 'cpuMs') - medianOf(baseline, 'cpuMs'),
   }));
-}
-
-/** A commit's tree under .bench/trees, sharing this checkout's node_modules. */
-function checkout(ref: string): string {
-  const commit = execSync(`git rev-parse --short ${JSON.stringify(`${ref}^{commit}`)}`)
-    .toString()
-    .trim();
-  const root = resolve('.bench/trees', commit);
-  if (!existsSync(join(root, 'package.json'))) {
-    rmSync(root, { recursive: true, force: true });
-    mkdirSync(root, { recursive: true });
-    execSync(`git archive ${commit} | tar -x -C ${JSON.stringify(root)}`);
-    symlinkSync(resolve('node_modules'), join(root, 'node_modules'));
-  }
-  return root;
 }
 
 function budgetMarkdown(result: Awaited<ReturnType<typeof runBudget>>, command: string): string {

@@ -9,7 +9,12 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
  */
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-export function toApiGatewayEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
+/** What the event is made of: a Node request, or the same fields from a benchmark that has none. */
+export type RequestLike = Pick<IncomingMessage, 'url' | 'headers' | 'method' | 'httpVersion'> & {
+  socket: { remoteAddress?: string | undefined };
+};
+
+export function toApiGatewayEvent(req: RequestLike, body: Buffer): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {

@@ -20,7 +20,7 @@ import { localResetLinkTemplate, servePage } from './pages';
 import { type LocalPasswordEvents, startLocalPasswordEvents } from './password-events';
 import { startSesEmulator } from './ses-emulator';
 import { startSmtpSink } from './smtp-sink';
-import { type SqsStandIn, startSqsStandIn } from './sqs-stand-in';
+import { type QueueOptions, type SqsStandIn, startSqsStandIn } from './sqs-stand-in';
 import { type SsmStandIn, startSsmStandIn } from './ssm-stand-in';
 import { createTables } from './tables';
 import { LocalAccounts } from './users';
@@ -61,6 +61,42 @@ export const JOB_QUEUES = {
   queue: 'password-reset-jobs',
   deadLetter: 'password-reset-jobs-dlq',
 } as const;
+
+/** The job and email queues and their dead-letter queues, with the redrive backstops as deployed. */
+export function localQueues(env: Record<string, string | undefined>): Record<string, QueueOptions> {
+  return {
+    [EMAIL_QUEUES.queue]: {
+      visibilityTimeoutSeconds: 30,
+      // A backstop, as deployed: the sender dead-letters on its own after its attempts.
+      deadLetter: {
+        queue: EMAIL_QUEUES.deadLetter,
+        maxReceiveCount: Number(env.EMAIL_MAX_ATTEMPTS ?? 8) + 2,
+      },
+    },
+    [EMAIL_QUEUES.deadLetter]: {},
+    [JOB_QUEUES.queue]: {
+      visibilityTimeoutSeconds: 30,
+      // A backstop, as deployed: the worker dead-letters on its own after its attempts.
+      deadLetter: {
+        queue: JOB_QUEUES.deadLetter,
+        maxReceiveCount: Number(env.RESET_JOB_MAX_ATTEMPTS ?? 10) + 2,
+      },
+    },
+    [JOB_QUEUES.deadLetter]: {},
+  };
+}
+
+/** The SQS endpoint and queue URLs the functions are given, pointing at the stand-in. */
+export function queueEnvironment(sqs: Pick<SqsStandIn, 'endpoint' | 'queueUrl'>): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    EMAIL_QUEUE_URL: sqs.queueUrl(EMAIL_QUEUES.queue),
+    EMAIL_DLQ_URL: sqs.queueUrl(EMAIL_QUEUES.deadLetter),
+    RESET_JOBS_QUEUE_URL: sqs.queueUrl(JOB_QUEUES.queue),
+    RESET_JOBS_DLQ_URL: sqs.queueUrl(JOB_QUEUES.deadLetter),
+  };
+}
+
 const LOCAL_EMAIL_FROM = 'Market <no-reply@market.example.com>';
 
 export const DEMO_USER = { email: 'demo@example.com', password: 'correct horse battery staple' } as const;
@@ -157,32 +193,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const mailbox = new LocalMailbox((env.RESET_LINK_TEMPLATE ?? '').split('{token}')[0] ?? '');
     const faults = localFaults(env);
     const provider = env.EMAIL_PROVIDER ?? 'mock';
-    const maxAttempts = Number(env.EMAIL_MAX_ATTEMPTS ?? 8);
-    const sqs = await startSqsStandIn({
-      [EMAIL_QUEUES.queue]: {
-        visibilityTimeoutSeconds: 30,
-        // A backstop, as deployed: the sender dead-letters on its own after maxAttempts.
-        deadLetter: { queue: EMAIL_QUEUES.deadLetter, maxReceiveCount: maxAttempts + 2 },
-      },
-      [EMAIL_QUEUES.deadLetter]: {},
-      [JOB_QUEUES.queue]: {
-        visibilityTimeoutSeconds: 30,
-        // A backstop, as deployed: the worker dead-letters on its own after its attempts.
-        deadLetter: {
-          queue: JOB_QUEUES.deadLetter,
-          maxReceiveCount: Number(env.RESET_JOB_MAX_ATTEMPTS ?? 10) + 2,
-        },
-      },
-      [JOB_QUEUES.deadLetter]: {},
-    });
+    const sqs = await startSqsStandIn(localQueues(env));
     stops.push(sqs.stop);
-    const emailEnv: Record<string, string> = {
-      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-      EMAIL_QUEUE_URL: sqs.queueUrl(EMAIL_QUEUES.queue),
-      EMAIL_DLQ_URL: sqs.queueUrl(EMAIL_QUEUES.deadLetter),
-      RESET_JOBS_QUEUE_URL: sqs.queueUrl(JOB_QUEUES.queue),
-      RESET_JOBS_DLQ_URL: sqs.queueUrl(JOB_QUEUES.deadLetter),
-    };
+    const emailEnv: Record<string, string> = queueEnvironment(sqs);
     let emailTarget = 'the in-memory mock provider (GET /__local/outbox)';
     if (provider === 'ses') {
       const ses = await startSesEmulator(mailbox, faults);
