@@ -1,8 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createAudit, METRICS } from './audit';
-import { createSqsClient } from './aws/clients';
 import { SsmParameterProvider } from './aws/parameter-providers';
+import { signedSendMessage } from './aws/send-message';
 import { systemClock } from './clock';
 import { createCodeHasher } from './codes/code';
 import { FlowStore } from './codes/flow-store';
@@ -30,16 +30,17 @@ export function createRuntime(config: Config) {
   const { logger, metrics } = createTelemetry();
   const dynamo = createDynamoClient();
   const client = createDocumentClient(dynamo);
-  const sqs = createSqsClient();
   const killSwitch = createObservedKillSwitch(config, logger, metrics);
   // Mail is handed to the sender function through SQS: the provider never delays the work.
-  const emailQueue = new EmailQueue(sqs, requireSetting(config.email.queueUrl, 'EMAIL_QUEUE_URL'));
+  const emailQueue = new EmailQueue(
+    signedSendMessage(),
+    requireSetting(config.email.queueUrl, 'EMAIL_QUEUE_URL'),
+  );
   return {
     config,
     logger,
     metrics,
     client,
-    sqs,
     killSwitch,
     sendEmail: createSendEmail({
       killSwitch,
