@@ -8,9 +8,11 @@ import {
   TransactWriteItemsCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { hash } from 'bcryptjs';
 import { startDynamoDbLocal } from '../local/dynamodb-local';
 import { ROUTES } from '../local/server';
+import { startSqsStandIn } from '../local/sqs-stand-in';
 import { createTables } from '../local/tables';
 import { runColdStart } from './cold-start';
 import { type LoadResult, load } from './load';
@@ -48,38 +50,32 @@ async function prepareTokens(service: ServiceProcess, count: number, prefix: str
 }
 
 async function requestLatency() {
-  const results: Record<string, LoadResult[]> = {};
-  for (const floor of ['250', '0']) {
-    const service = await startServiceProcess({
-      ...LIFTED_LIMITS,
-      REQUEST_RESPONSE_FLOOR_MS: floor,
-      BCRYPT_COST: '12',
+  // The defaults: no response floor, the account's work in the worker.
+  const service = await startServiceProcess({ ...LIFTED_LIMITS, BCRYPT_COST: '12' });
+  try {
+    const emails = await service.seed(25, 'latency');
+    const runs: LoadResult[] = [];
+    // Warm-up, not counted.
+    await load({
+      url: `${service.url}${ROUTES.request}`,
+      concurrency: 10,
+      amount: 50,
+      body: (n) => ({ email: emails[n % 25] }),
     });
-    try {
-      const emails = await service.seed(25, 'latency');
-      const runs: LoadResult[] = [];
-      // Warm-up, not counted.
-      await load({
-        url: `${service.url}${ROUTES.request}`,
-        concurrency: 10,
-        amount: 50,
-        body: (n) => ({ email: emails[n % 25] }),
+    for (const concurrency of CONCURRENCY) {
+      // Half known accounts, half unknown, as a real mix would be.
+      const body = (n: number) => ({
+        email: n % 2 ? emails[n % emails.length] : `unknown-${n}@example.com`,
       });
-      for (const concurrency of CONCURRENCY) {
-        const amount = floor === '0' ? concurrency * 40 : Math.max(40, concurrency * 20);
-        // Half known accounts, half unknown, as a real mix would be.
-        const body = (n: number) => ({
-          email: n % 2 ? emails[n % emails.length] : `unknown-${n}@example.com`,
-        });
-        runs.push(await load({ url: `${service.url}${ROUTES.request}`, concurrency, amount, body }));
-      }
-      results[`floor ${floor} ms`] = runs;
-      log(`request latency with a ${floor} ms floor done`);
-    } finally {
-      await service.stop();
+      runs.push(
+        await load({ url: `${service.url}${ROUTES.request}`, concurrency, amount: concurrency * 40, body }),
+      );
     }
+    log('request latency done');
+    return runs;
+  } finally {
+    await service.stop();
   }
-  return results;
 }
 
 async function confirmLatency(cost: number) {
@@ -125,9 +121,15 @@ async function bcryptFloor(cost: number): Promise<number> {
   return median(samples);
 }
 
-/** The DynamoDB round trips of the request path, measured directly against DynamoDB Local. */
+/** The round trips of the request path, measured directly against DynamoDB Local and the SQS stand-in. */
 async function dynamoRoundTrips() {
   const dynamo = await startDynamoDbLocal();
+  const sqsStandIn = await startSqsStandIn({ jobs: {} });
+  const sqs = new SQSClient({
+    endpoint: sqsStandIn.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const client = new DynamoDBClient({
     endpoint: dynamo.endpoint,
     region: 'us-east-1',
@@ -195,21 +197,22 @@ async function dynamoRoundTrips() {
           ConsistentRead: true,
         }),
       );
+    const sendMessage = () =>
+      sqs.send(new SendMessageCommand({ QueueUrl: sqsStandIn.queueUrl('jobs'), MessageBody: '{"job":1}' }));
     const roundTrips = {
       updateItem: await time(update),
       query: await time(query),
       transactWrite: await time(transact),
       getItem: await time(get),
+      sendMessage: await time(sendMessage),
     };
-    // The request path's sequential chain for a known account: IP counter, then the lookup in
-    // parallel with the two account counters (in order), then the token transaction.
-    const requestChain =
-      roundTrips.updateItem +
-      Math.max(roundTrips.query, 2 * roundTrips.updateItem) +
-      roundTrips.transactWrite;
+    // The request path, the same for every address: the per-IP counter, then the job hand-off.
+    const requestChain = roundTrips.updateItem + roundTrips.sendMessage;
     return { roundTrips, requestChainMs: requestChain };
   } finally {
     client.destroy();
+    sqs.destroy();
+    await sqsStandIn.stop();
     await dynamo.stop();
   }
 }
@@ -230,18 +233,17 @@ async function callsPerOperation() {
   try {
     const tokens = await prepareTokens(service, 25, 'calls');
     // One request per known account, so none is throttled by the per-account limit.
-    const emails = await service.seed(20, 'calls-known');
-    const measure = async (name: string, amount: number, url: string, body: (n: number) => unknown) => {
-      await service.reset();
-      await load({ url, concurrency: 1, amount, body });
-      const stats = (await service.stats()) as {
-        logBytes: number;
-        dynamo: {
-          calls: Record<string, number>;
-          readUnits: Record<string, number>;
-          writeUnits: Record<string, number>;
-        };
+    const emails = await service.seed(40, 'calls-known');
+    type Stats = {
+      logBytes: number;
+      dynamo: {
+        calls: Record<string, number>;
+        readUnits: Record<string, number>;
+        writeUnits: Record<string, number>;
       };
+      handled: Record<'worker' | 'sender', { batches: number; records: number; handlerMs: number }>;
+    };
+    const row = (name: string, stats: Stats, amount: number) => {
       const per = (record: Record<string, number>) =>
         Object.fromEntries(
           Object.entries(record).map(([op, count]) => [op, Number((count / amount).toFixed(2))]),
@@ -258,9 +260,42 @@ async function callsPerOperation() {
     };
     const request = `${service.url}${ROUTES.request}`;
     const confirm = `${service.url}${ROUTES.confirm}`;
+    /**
+     * A request's own calls with the worker and sender held, then the worker's for those jobs with
+     * the sender held, so each function's calls, capacity, logs and time are counted apart.
+     */
+    const measureReset = async (name: string, amount: number, body: (n: number) => unknown) => {
+      await service.mappings({ worker: 'pause', sender: 'pause' });
+      await service.reset();
+      await load({ url: request, concurrency: 1, amount, body });
+      const requestRow = row(`request, ${name}`, (await service.stats({ settle: false })) as Stats, amount);
+      await service.reset();
+      await service.mappings({ worker: 'resume' });
+      await waitFor(
+        async () => ((await service.stats({ settle: false })) as Stats).handled.worker.records >= amount,
+      );
+      const workerStats = (await service.stats({ settle: false })) as Stats;
+      const workerRow = row(`worker, ${name}`, workerStats, amount);
+      await service.mappings({ sender: 'resume' });
+      await service.stats();
+      const { handled } = workerStats;
+      return [
+        requestRow,
+        {
+          ...workerRow,
+          handlerMsPerJob: handled.worker.handlerMs / handled.worker.records,
+          jobsPerBatch: handled.worker.records / handled.worker.batches,
+        },
+      ];
+    };
+    const measure = async (name: string, amount: number, url: string, body: (n: number) => unknown) => {
+      await service.reset();
+      await load({ url, concurrency: 1, amount, body });
+      return row(name, (await service.stats()) as Stats, amount);
+    };
     const rows = [
-      await measure('request, known account', 20, request, (n) => ({ email: emails[n % emails.length] })),
-      await measure('request, unknown account', 20, request, (n) => ({ email: `nobody-${n}@example.com` })),
+      ...(await measureReset('known account', 20, (n) => ({ email: emails[n % 20] }))),
+      ...(await measureReset('unknown account', 20, (n) => ({ email: `nobody-${n}@example.com` }))),
       await measure('confirm, valid token', 20, confirm, (n) => ({
         token: tokens[n],
         newPassword: `calls passphrase ${n}`,
@@ -270,23 +305,31 @@ async function callsPerOperation() {
         newPassword: 'x',
       })),
     ];
-    // SSM calls over this process's whole life: the first request fetches, then the cache serves.
+    // SSM calls over this process's whole life: the first job fetches, then the cache serves.
     const phaseStarted = performance.now();
     await load({
       url: request,
       concurrency: 20,
       amount: 1000,
-      body: (n) => ({ email: n % 2 ? emails[n % emails.length] : `nobody-${n}@example.com` }),
+      body: (n) => ({ email: n % 2 ? emails[20 + (n % 20)] : `nobody-${n}@example.com` }),
     });
     const ssm = {
       calls: Number((await service.stats()).ssmGetCalls),
-      requests: 1000 + rows.length * 20 + tokens.length,
+      requests: 1000 + 4 * 20 + tokens.length,
       lastPhaseSeconds: (performance.now() - phaseStarted) / 1000,
     };
     log('calls per operation done');
     return { rows, ssm };
   } finally {
     await service.stop();
+  }
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -298,6 +341,8 @@ const PRICES = {
   httpApiPerMillionRequests: 1.0,
   dynamoPerMillionWriteUnits: 0.625,
   dynamoPerMillionReadUnits: 0.125,
+  // Standard queue; a job is one SendMessage, and a share of one batched ReceiveMessage and DeleteMessageBatch.
+  sqsPerMillionRequests: 0.4,
   cloudWatchLogsPerGbIngested: 0.5,
 };
 
@@ -305,15 +350,17 @@ function costPerMillion(
   durationMs: number,
   memoryMb: number,
   row: { readUnits: number; writeUnits: number; logBytes: number },
+  extra: { apiGateway?: boolean; sqsRequests?: number; invocations?: number } = {},
 ) {
   const lambda =
     (durationMs / 1000) * (memoryMb / 1024) * PRICES.lambdaArmPerGbSecond * 1e6 +
-    PRICES.lambdaPerMillionRequests;
+    PRICES.lambdaPerMillionRequests * (extra.invocations ?? 1);
   const dynamo =
     row.readUnits * PRICES.dynamoPerMillionReadUnits + row.writeUnits * PRICES.dynamoPerMillionWriteUnits;
   const logs = ((row.logBytes * 1e6) / 2 ** 30) * PRICES.cloudWatchLogsPerGbIngested;
-  const apiGateway = PRICES.httpApiPerMillionRequests;
-  return { lambda, apiGateway, dynamo, logs, total: lambda + apiGateway + dynamo + logs };
+  const apiGateway = extra.apiGateway === false ? 0 : PRICES.httpApiPerMillionRequests;
+  const sqs = (extra.sqsRequests ?? 0) * PRICES.sqsPerMillionRequests;
+  return { lambda, apiGateway, dynamo, sqs, logs, total: lambda + apiGateway + dynamo + sqs + logs };
 }
 
 // ---- the run ----
@@ -339,23 +386,35 @@ const timing = existsSync('.bench/timing.json')
     };
 log('timing gap done');
 
-const requestC1 = requestRuns['floor 250 ms']?.[0] as LoadResult;
-const requestNoFloorC1 = requestRuns['floor 0 ms']?.[0] as LoadResult;
+const requestC1 = requestRuns[0] as LoadResult;
 const confirm12C1 = confirm12[0] as LoadResult;
 const knownRequest = calls.rows[0] as (typeof calls.rows)[number];
-const validConfirm = calls.rows[2] as (typeof calls.rows)[number];
+const knownJob = calls.rows[1] as (typeof calls.rows)[number] & {
+  handlerMsPerJob: number;
+  jobsPerBatch: number;
+};
+const validConfirm = calls.rows[4] as (typeof calls.rows)[number];
+// The worker's Lambda time per job is its handler time on this machine, batch shares included.
+const requestOnly = costPerMillion(requestC1.p50, 256, knownRequest, { sqsRequests: 1 });
+const worker = costPerMillion(knownJob.handlerMsPerJob, 256, knownJob, {
+  apiGateway: false,
+  sqsRequests: 2 / knownJob.jobsPerBatch,
+  invocations: 1 / knownJob.jobsPerBatch,
+});
 const cost = {
   prices: PRICES,
-  request: costPerMillion(requestC1.p50, 256, knownRequest),
+  request: { ...requestOnly, worker: worker.total, total: requestOnly.total + worker.total },
+  worker,
   confirm: costPerMillion(confirm12C1.p50, 1024, validConfirm),
 };
 
 const results = {
   machine: context,
   config: {
-    responseFloorMs: 250,
+    responseFloorMs: 0,
     bcryptCosts: [10, 12],
     requestMemoryMb: 256,
+    workerMemoryMb: 256,
     confirmMemoryMb: 1024,
     server: 'one Node process (bench/serve.ts), load from autocannon in another',
   },
@@ -370,7 +429,8 @@ const results = {
     confirm10OverheadMs: (confirm10[0] as LoadResult).p50 - floor10.bcryptMedianMs,
     dynamoRoundTripsMs: floor12.roundTrips,
     requestChainMs: floor12.requestChainMs,
-    requestNoFloorMedianMs: requestNoFloorC1.p50,
+    requestMedianMs: requestC1.p50,
+    requestOverChain: requestC1.p50 / floor12.requestChainMs,
   },
   calls,
   cost,
@@ -396,8 +456,7 @@ const markdown = [
   table(
     ['endpoint', 'conc.', 'n', 'p50', 'p95', 'p99', 'req/s', 'errors'],
     [
-      ...loadRows('request (250 ms floor)', requestRuns['floor 250 ms'] ?? []),
-      ...loadRows('request (no floor)', requestRuns['floor 0 ms'] ?? []),
+      ...loadRows('request', requestRuns),
       ...loadRows('confirm, bcrypt 10', confirm10),
       ...loadRows('confirm, bcrypt 12', confirm12),
     ],
@@ -406,7 +465,7 @@ const markdown = [
   '',
   `- bcrypt floor: a bare hash takes ${ms(floor12.bcryptMedianMs)} at cost 12 and ${ms(floor10.bcryptMedianMs)} at cost 10; confirm's own overhead above it (median at concurrency 1) is ${ms(results.floors.confirm12OverheadMs)} at cost 12 and ${ms(results.floors.confirm10OverheadMs)} at cost 10.`,
   `- One process hashes one password at a time, so its confirm throughput tops out near 1 / bcrypt time: ${(1000 / floor12.bcryptMedianMs).toFixed(1)}/s at cost 12 and ${(1000 / floor10.bcryptMedianMs).toFixed(1)}/s at cost 10. Past that, requests queue; errors at concurrency 50 are 503s from the local adapter's 10 s function budget. On Lambda each concurrent confirm gets its own container.`,
-  `- Request without the floor: median ${ms(results.floors.requestNoFloorMedianMs)}, against ${ms(floor12.requestChainMs)} for its sequential DynamoDB round trips measured directly (UpdateItem ${ms(floor12.roundTrips.updateItem)}, Query ${ms(floor12.roundTrips.query)}, TransactWriteItems ${ms(floor12.roundTrips.transactWrite)}).`,
+  `- Request at concurrency 1: median ${ms(requestC1.p50)}, ${results.floors.requestOverChain.toFixed(2)} × the ${ms(floor12.requestChainMs)} of its own two round trips measured directly (the per-IP UpdateItem ${ms(floor12.roundTrips.updateItem)}, the job's SendMessage ${ms(floor12.roundTrips.sendMessage)}; target 1.25 ×: ${results.floors.requestOverChain <= 1.25 ? 'met' : 'not met'}). The same two calls for every address; the account's work (Query ${ms(floor12.roundTrips.query)}, TransactWriteItems ${ms(floor12.roundTrips.transactWrite)} and the rest) is the worker's, ${ms(knownJob.handlerMsPerJob)} of handler time per known-account job here, ${knownJob.jobsPerBatch.toFixed(1)} jobs per batch.`,
   `- Cold start (import of the bundle minus \`node -e 0\` at ${ms(cold.nodeBaselineMedianMs)}, median of ${cold.runs}): ${cold.bundles
     .map(
       (b) =>
@@ -423,7 +482,7 @@ const markdown = [
     .join(
       '; ',
     )}. SSM GetParameter: ${calls.ssm.calls} call(s) for the ${calls.ssm.requests} requests this process served (30 s kill-switch cache).`,
-  `- Cost per million, at list prices ${PRICES.asOf}: request $${cost.request.total.toFixed(2)} (Lambda $${cost.request.lambda.toFixed(2)} at 256 MB for ${ms(requestC1.p50)}, HTTP API $${cost.request.apiGateway.toFixed(2)}, DynamoDB $${cost.request.dynamo.toFixed(2)}, logs $${cost.request.logs.toFixed(2)} for ${knownRequest.logBytes.toFixed(0)} bytes); confirm $${cost.confirm.total.toFixed(2)} (Lambda $${cost.confirm.lambda.toFixed(2)} at 1024 MB for ${ms(confirm12C1.p50)}, HTTP API $${cost.confirm.apiGateway.toFixed(2)}, DynamoDB $${cost.confirm.dynamo.toFixed(2)}, logs $${cost.confirm.logs.toFixed(2)} for ${validConfirm.logBytes.toFixed(0)} bytes). Durations are this machine's; Lambda's ARM CPU share at those sizes differs.`,
+  `- Cost per million, at list prices ${PRICES.asOf}: request $${cost.request.total.toFixed(2)} with its worker job (request: Lambda $${cost.request.lambda.toFixed(2)} at 256 MB for ${ms(requestC1.p50)}, HTTP API $${cost.request.apiGateway.toFixed(2)}, DynamoDB $${cost.request.dynamo.toFixed(2)}, SQS $${cost.request.sqs.toFixed(2)}, logs $${cost.request.logs.toFixed(2)} for ${knownRequest.logBytes.toFixed(0)} bytes; worker, for a known account: $${cost.worker.total.toFixed(2)}, of which Lambda $${cost.worker.lambda.toFixed(2)} at 256 MB, DynamoDB $${cost.worker.dynamo.toFixed(2)}, SQS $${cost.worker.sqs.toFixed(2)}, logs $${cost.worker.logs.toFixed(2)}; target $5: ${cost.request.total <= 5 ? 'met' : 'not met'}); confirm $${cost.confirm.total.toFixed(2)} (Lambda $${cost.confirm.lambda.toFixed(2)} at 1024 MB for ${ms(confirm12C1.p50)}, HTTP API $${cost.confirm.apiGateway.toFixed(2)}, DynamoDB $${cost.confirm.dynamo.toFixed(2)}, logs $${cost.confirm.logs.toFixed(2)} for ${validConfirm.logBytes.toFixed(0)} bytes). Durations are this machine's; Lambda's ARM CPU share at those sizes differs. The email sender's cost is the same in both designs and not counted (target $10 for confirm: ${cost.confirm.total <= 10 ? 'met' : 'not met'}).`,
   `- Timing gap, known vs unknown account (${timing.source}): medians ${ms(timing.existing.median)} vs ${ms(timing.unknown.median)}, gap ${ms(timing.medianGapMs)}, p90 ${ms(timing.existing.p90)} vs ${ms(timing.unknown.p90)}, Mann-Whitney p = ${timing.mannWhitney.p.toFixed(3)}, KS p = ${timing.kolmogorovSmirnov.p.toFixed(3)}.`,
 ].join('\n');
 

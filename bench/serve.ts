@@ -3,7 +3,6 @@ import { definedSettings } from '../lib/config';
 import { startDynamoDbLocal } from '../local/dynamodb-local';
 import { freePort } from '../local/free-port';
 import { startLocalServer } from '../local/server';
-import { startDelayProxy } from '../local/delay-proxy';
 import { startDynamoCounter } from './dynamo-counter';
 
 /**
@@ -14,16 +13,12 @@ import { startDynamoCounter } from './dynamo-counter';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const env = definedSettings(process.env);
 const dynamo = await startDynamoDbLocal();
-// bench:timing --store-delay-ms: DynamoDB behind the delaying proxy, that much added each way.
-const storeDelayMs = Number(process.env.BENCH_STORE_DELAY_MS ?? 0);
-const slowStore = storeDelayMs > 0 ? await startDelayProxy(dynamo.endpoint) : undefined;
-slowStore?.set({ requestMs: storeDelayMs, responseMs: storeDelayMs });
-const storeEndpoint = slowStore?.endpoint ?? dynamo.endpoint;
-const counter = process.env.BENCH_COUNT_CALLS ? await startDynamoCounter(storeEndpoint) : undefined;
-const server = await startLocalServer({ port: 0, env, dynamoEndpoint: counter?.endpoint ?? storeEndpoint });
+// LOCAL_STORE_DELAY_MS (bench:timing --store-delay-ms) puts the rig's delaying proxy in front of this.
+const counter = process.env.BENCH_COUNT_CALLS ? await startDynamoCounter(dynamo.endpoint) : undefined;
+const server = await startLocalServer({ port: 0, env, dynamoEndpoint: counter?.endpoint ?? dynamo.endpoint });
 
 let floorExceeded = 0;
-/** Known-account requests that sent nothing, by reason (store_error: past the deadline below the floor). */
+/** Reset jobs that sent nothing, by reason (unknown_account, throttled, ...). */
 const suppressedBy: Record<string, number> = {};
 let logBytes = 0;
 const write = process.stdout.write.bind(process.stdout);
@@ -66,14 +61,18 @@ const control = createServer(async (req, res) => {
   };
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname === '/stats') {
-    // Mail is sent asynchronously: count it once the queue has drained.
-    await server.emailSettled();
+    // Mail is made asynchronously: count it once the queues have drained (unless a mapping is paused).
+    if (url.searchParams.get('settle') !== '0') await server.emailSettled();
     return reply({
       dynamo: counter?.snapshot(),
       ssmGetCalls: server.ssm.getCalls,
       floorExceeded,
-      storeErrors: suppressedBy.store_error ?? 0,
       suppressedBy,
+      handled: {
+        worker: { ...server.mappings.worker.handled },
+        sender: { ...server.mappings.sender.handled },
+      },
+      jobDeadLetters: server.jobDeadLetters().length,
       logBytes,
       rssBytes: process.memoryUsage().rss,
       delivered,
@@ -98,6 +97,15 @@ const control = createServer(async (req, res) => {
     }
     return reply({ emails });
   }
+  if (url.pathname === '/mappings') {
+    // ?worker=pause&sender=resume: hold a function's queue, to count each function's calls apart.
+    for (const name of ['worker', 'sender'] as const) {
+      const action = url.searchParams.get(name);
+      if (action === 'pause') server.mappings[name].pause();
+      if (action === 'resume') server.mappings[name].resume();
+    }
+    return reply({ ok: true });
+  }
   if (url.pathname === '/outbox') {
     await server.emailSettled();
     return reply(server.outbox.outbox().map((m) => ({ to: m.to, template: m.template, link: m.link })));
@@ -115,7 +123,6 @@ const stop = async () => {
   control.close();
   await server.stop();
   await counter?.stop();
-  await slowStore?.close();
   await dynamo.stop();
   process.exit(0);
 };

@@ -15,7 +15,9 @@ export interface ServiceProcess {
   url: string;
   control: string;
   pid: number;
-  stats(): Promise<Record<string, unknown>>;
+  /** `settle: false` while a mapping is paused: the queues cannot drain. */
+  stats(options?: { settle?: boolean }): Promise<Record<string, unknown>>;
+  mappings(actions: { worker?: 'pause' | 'resume'; sender?: 'pause' | 'resume' }): Promise<void>;
   reset(): Promise<void>;
   seed(count: number, prefix?: string): Promise<string[]>;
   outbox(): Promise<Array<{ to: string; template: string; link?: string }>>;
@@ -41,7 +43,10 @@ export async function startServiceProcess(env: Record<string, string>): Promise<
     (await fetch(`${ready.control}${path}`)).json() as Promise<T>;
   return {
     ...ready,
-    stats: () => get('/stats'),
+    stats: (options = {}) => get(`/stats${options.settle === false ? '?settle=0' : ''}`),
+    mappings: async (actions) => {
+      await get(`/mappings?${new URLSearchParams(actions as Record<string, string>)}`);
+    },
     reset: async () => {
       await get('/reset');
     },

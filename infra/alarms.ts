@@ -12,8 +12,8 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRIC_NAMESPACE } from '../lib/audit';
+import { SERVICE_NAME } from '../lib/telemetry';
 
-export const SERVICE_NAME = 'password-reset';
 export const ALARM_PERIOD = Duration.minutes(5);
 
 /** A metric the functions publish through Powertools (namespace PasswordReset, dimension service). */
@@ -34,9 +34,8 @@ export interface ServiceAlarmsProps {
 }
 
 /**
- * The service's alarms and dashboard in one place. Other constructs (email delivery, events)
- * add theirs with `add()` and `addWidgets()`, so every alarm gets the same actions and
- * missing-data policy, and the README runbook stays one table.
+ * The service's alarms (infra/service-alarms.ts) and dashboard in one place: every alarm added
+ * with `add()` gets the same actions and missing-data policy.
  */
 export class ServiceAlarms extends Construct {
   readonly topic: ITopic | undefined;

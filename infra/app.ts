@@ -1,7 +1,7 @@
 import { App, RemovalPolicy, Tags, Validations } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
-import { SERVICE_NAME } from './alarms';
+import { SERVICE_NAME } from '../lib/telemetry';
 import { EdgeFirewallStack } from './edge';
 import { PasswordResetStack } from './password-reset-stack';
 import { CONTEXT_KEYS, readSettings } from './settings';

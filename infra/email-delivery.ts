@@ -1,22 +1,12 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import {
-  Architecture,
-  type IFunction,
-  type Function as LambdaFn,
-  Runtime,
-  Tracing,
-} from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IFunction, Function as LambdaFn } from 'aws-cdk-lib/aws-lambda';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   ConfigurationSet,
   EmailIdentity,
@@ -30,22 +20,17 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE, METRICS } from '../lib/audit';
+import { METRICS } from '../lib/audit';
 import { isFromAddress } from '../lib/config';
 import { IDEMPOTENCY_KEY_PREFIX } from '../lib/email/email-sender';
 import { SUPPRESSED_PREFIX } from '../lib/email/suppression-store';
-import { BUNDLING } from './bundling';
+import { serviceMetric } from './alarms';
+import { leadingKeys } from './permissions';
+import { ServiceFunction } from './service-function';
 import type { Settings } from './settings';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const EMAIL_ENTRY = {
-  sender: join(ROOT, 'functions/email-sender.ts'),
-  events: join(ROOT, 'functions/email-events.ts'),
-} as const;
 
 /** The sender's timeout; the queue's visibility timeout is six times it, as AWS advises for SQS sources. */
 const SENDER_TIMEOUT = Duration.seconds(30);
-const SERVICE_NAME = 'password-reset';
 
 export interface EmailDeliveryProps {
   settings: Settings;
@@ -53,9 +38,9 @@ export interface EmailDeliveryProps {
   killSwitch: IStringParameter;
   /** The settings every function shares (tables, kill-switch, salt, Powertools). */
   environment: Record<string, string>;
-  /** Functions that hand mail to the queue (request and confirm). */
+  /** Functions that hand mail to the queue (the function table's `sendsEmail` rows). */
   producers: LambdaFn[];
-  /** Functions that must skip suppressed addresses (request). */
+  /** Functions that must skip suppressed addresses (its `readsSuppressions` rows). */
   suppressionReaders: IFunction[];
   retention: RetentionDays;
   removalPolicy: RemovalPolicy;
@@ -71,8 +56,8 @@ export interface EmailDeliveryProps {
 export class EmailDelivery extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
-  readonly sender: NodejsFunction;
-  readonly eventsHandler: NodejsFunction | undefined;
+  readonly sender: ServiceFunction;
+  readonly eventsHandler: ServiceFunction | undefined;
 
   constructor(scope: Construct, id: string, props: EmailDeliveryProps) {
     super(scope, id);
@@ -95,30 +80,36 @@ export class EmailDelivery extends Construct {
       // A backstop only: the sender dead-letters (without the body) after emailMaxAttempts itself.
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.emailMaxAttempts + 2 },
     });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless::Serverless-SQSRedrivePolicy',
+      reason:
+        'This is the dead-letter queue itself: it has nowhere further to redrive to, and the DeadLetters alarm watches it.',
+    });
 
     const ses = settings.emailProvider === 'ses' ? this.ses(settings) : undefined;
 
-    this.sender = this.function('Sender', EMAIL_ENTRY.sender, props, {
-      ...props.environment,
-      EMAIL_PROVIDER: settings.emailProvider,
-      EMAIL_QUEUE_URL: this.queue.queueUrl,
-      EMAIL_DLQ_URL: this.deadLetterQueue.queueUrl,
-      EMAIL_MAX_ATTEMPTS: String(settings.emailMaxAttempts),
-      ...(settings.emailFrom ? { EMAIL_FROM: settings.emailFrom } : {}),
-      ...(ses ? { SES_CONFIGURATION_SET: ses.configurationSet.configurationSetName } : {}),
-      ...(settings.smtpSecretArn ? { SMTP_SECRET_ARN: settings.smtpSecretArn } : {}),
+    this.sender = this.function('Sender', 'functions/email-sender.ts', props, {
+      environment: {
+        ...props.environment,
+        EMAIL_PROVIDER: settings.emailProvider,
+        EMAIL_QUEUE_URL: this.queue.queueUrl,
+        EMAIL_DLQ_URL: this.deadLetterQueue.queueUrl,
+        EMAIL_MAX_ATTEMPTS: String(settings.emailMaxAttempts),
+        ...(settings.emailFrom ? { EMAIL_FROM: settings.emailFrom } : {}),
+        ...(ses ? { SES_CONFIGURATION_SET: ses.configurationSet.configurationSetName } : {}),
+        ...(settings.smtpSecretArn ? { SMTP_SECRET_ARN: settings.smtpSecretArn } : {}),
+      },
+      whyNoDeadLetterQueue:
+        "The sender is invoked by an SQS event source mapping, never asynchronously: failures return to the queue, whose redrive policy and the sender's own dead-letter records handle them.",
     });
-    this.sender.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: 10,
-        reportBatchItemFailures: true,
-        // Caps the provider's send rate (SES quotas, SMTP relay limits).
-        maxConcurrency: settings.emailSenderMaxConcurrency,
-      }),
-    );
-    const senderRole = this.sender.role as Role;
-    this.deadLetterQueue.grantSendMessages(senderRole);
-    senderRole.addToPolicy(
+    this.sender.addQueueSource(this.queue, {
+      batchSize: 10,
+      reportBatchItemFailures: true,
+      // Caps the provider's send rate (SES quotas, SMTP relay limits).
+      maxConcurrency: settings.emailSenderMaxConcurrency,
+    });
+    this.deadLetterQueue.grantSendMessages(this.sender);
+    this.sender.addToRolePolicy(
       new PolicyStatement({
         sid: 'IdempotencyRecords',
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
@@ -126,7 +117,7 @@ export class EmailDelivery extends Construct {
         conditions: leadingKeys([`${IDEMPOTENCY_KEY_PREFIX}#`]),
       }),
     );
-    senderRole.addToPolicy(
+    this.sender.addToRolePolicy(
       new PolicyStatement({
         sid: 'ReadKillSwitch',
         actions: ['ssm:GetParameter'],
@@ -134,7 +125,7 @@ export class EmailDelivery extends Construct {
       }),
     );
     if (ses) {
-      senderRole.addToPolicy(
+      this.sender.addToRolePolicy(
         new PolicyStatement({
           sid: 'SendThroughIdentityAndConfigurationSet',
           actions: ['ses:SendEmail'],
@@ -150,7 +141,7 @@ export class EmailDelivery extends Construct {
       );
     }
     if (settings.smtpSecretArn) {
-      senderRole.addToPolicy(
+      this.sender.addToRolePolicy(
         new PolicyStatement({
           sid: 'ReadSmtpSecret',
           actions: ['secretsmanager:GetSecretValue'],
@@ -186,7 +177,13 @@ export class EmailDelivery extends Construct {
     }
 
     if (ses) {
-      this.eventsHandler = this.function('BounceHandler', EMAIL_ENTRY.events, props, props.environment);
+      // Why neither the handler nor the rule that feeds it has a dead-letter queue.
+      const bounceReason =
+        "A bounce or complaint event that EventBridge cannot deliver after its retries is lost; SES's account-level suppression list stays on as the backstop for the same addresses.";
+      this.eventsHandler = this.function('BounceHandler', 'functions/email-events.ts', props, {
+        environment: props.environment,
+        whyNoDeadLetterQueue: bounceReason,
+      });
       this.eventsHandler.addToRolePolicy(
         new PolicyStatement({
           sid: 'WriteSuppressedAddresses',
@@ -195,7 +192,7 @@ export class EmailDelivery extends Construct {
           conditions: leadingKeys([SUPPRESSED_PREFIX]),
         }),
       );
-      new Rule(this, 'BouncesAndComplaints', {
+      const rule = new Rule(this, 'BouncesAndComplaints', {
         description: 'SES bounce and complaint events of this configuration set, to the suppression handler',
         eventPattern: {
           source: ['aws.ses'],
@@ -208,6 +205,7 @@ export class EmailDelivery extends Construct {
           new LambdaFunction(this.eventsHandler, { retryAttempts: 8, maxEventAge: Duration.hours(6) }),
         ],
       });
+      Validations.of(rule).acknowledge({ id: 'Serverless::Serverless-EventBusDLQ', reason: bounceReason });
     }
 
     this.alarms(settings, ses !== undefined);
@@ -248,42 +246,21 @@ export class EmailDelivery extends Construct {
     return { identity, configurationSet };
   }
 
+  /** The sender and the bounce handler: the same size and timeout, roles named for email. */
   private function(
     id: string,
     entry: string,
     props: EmailDeliveryProps,
-    environment: Record<string, string>,
-  ) {
-    const logGroup = new LogGroup(this, `${id}Logs`, {
+    options: { environment: Record<string, string>; whyNoDeadLetterQueue: string },
+  ): ServiceFunction {
+    return new ServiceFunction(this, id, {
+      entry,
+      timeout: SENDER_TIMEOUT,
       retention: props.retention,
       removalPolicy: props.removalPolicy,
-    });
-    const role = new Role(this, `${id}Role`, {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description: `Runs the email ${id} function; data permissions are added statement by statement.`,
-    });
-    // No IAM5 acknowledgement for the log group: grantWrite raises no finding (issue 11 removed the dead one).
-    logGroup.grantWrite(role);
-    if (props.settings.tracing) {
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.',
-      });
-    }
-    return new NodejsFunction(this, id, {
-      entry,
-      handler: 'handler',
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
-      memorySize: 256,
-      timeout: SENDER_TIMEOUT,
-      role,
-      logGroup,
-      environment,
-      tracing: props.settings.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
-      bundling: BUNDLING,
-      depsLockFilePath: join(ROOT, 'package-lock.json'),
-      projectRoot: ROOT,
+      tracing: props.settings.tracing,
+      roleDescription: `Runs the email ${id} function; data permissions are added statement by statement.`,
+      ...options,
     });
   }
 
@@ -329,26 +306,14 @@ export class EmailDelivery extends Construct {
     alarm('HandOffErrors', {
       alarmDescription:
         'The request or confirm function could not put an email on the queue (reason provider_error): those users get no mail.',
-      metric: new Metric({
-        namespace: METRIC_NAMESPACE,
-        metricName: METRICS.resetEmailSuppressed,
-        dimensionsMap: { service: SERVICE_NAME, reason: 'provider_error' },
-        statistic: 'Sum',
-        period,
-      }),
+      metric: serviceMetric(METRICS.resetEmailSuppressed, { reason: 'provider_error' }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     });
     alarm('EmailRetries', {
       alarmDescription: 'Many transient delivery failures: the provider is throttling or failing.',
-      metric: new Metric({
-        namespace: METRIC_NAMESPACE,
-        metricName: METRICS.emailRetryScheduled,
-        dimensionsMap: { service: SERVICE_NAME },
-        statistic: 'Sum',
-        period,
-      }),
+      metric: serviceMetric(METRICS.emailRetryScheduled),
       threshold: 20,
       evaluationPeriods: 2,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -381,10 +346,6 @@ export class EmailDelivery extends Construct {
       });
     }
   }
-}
-
-function leadingKeys(prefixes: string[]) {
-  return { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': prefixes.map((prefix) => `${prefix}*`) } };
 }
 
 /**

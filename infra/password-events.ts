@@ -1,32 +1,20 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import {
-  Architecture,
-  EventSourceMapping,
-  FilterCriteria,
-  type IFunction,
-  Runtime,
-  StartingPosition,
-  Tracing,
-} from 'aws-cdk-lib/aws-lambda';
+import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { EventSourceMapping, FilterCriteria, type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC_NAMESPACE } from '../lib/audit';
 import { OUTBOX_PREFIX, OUTBOX_STREAM_FILTER, PASSWORD_CHANGED } from '../lib/events/password-changed';
-import { BUNDLING } from './bundling';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const PUBLISHER_ENTRY = join(ROOT, 'functions/password-changed-publisher.ts');
+import { SERVICE_NAME } from '../lib/telemetry';
+import { leadingKeys } from './permissions';
+import { ServiceFunction } from './service-function';
 
 /** Records older than this go to the on-failure queue; the stream keeps them 24 h, so 18 h remain. */
 export const MAX_RECORD_AGE = Duration.hours(6);
@@ -37,8 +25,8 @@ export interface PasswordEventsProps {
   stage: string;
   /** The token table, with a NEW_IMAGE stream. */
   tokenTable: Table;
-  /** Writes the outbox item in its reset transaction. */
-  confirmFunction: IFunction;
+  /** The functions that write outbox items in their reset transaction (confirm). */
+  outboxWriters: IFunction[];
   /** Name or ARN of an existing bus; otherwise `password-reset-<stage>` is created. */
   eventBusName?: string | undefined;
   alarmTopicArn?: string | undefined;
@@ -55,7 +43,7 @@ export interface PasswordEventsProps {
  */
 export class PasswordEvents extends Construct {
   readonly bus: IEventBus;
-  readonly publisher: NodejsFunction;
+  readonly publisher: ServiceFunction;
   readonly failures: Queue;
 
   constructor(scope: Construct, id: string, props: PasswordEventsProps) {
@@ -82,51 +70,29 @@ export class PasswordEvents extends Construct {
       id: 'AwsSolutions-SQS3',
       reason: 'This queue IS the on-failure destination of the stream; nothing consumes it automatically.',
     });
-
-    const logGroup = new LogGroup(this, 'PublisherLogs', {
-      retention: props.retention,
-      removalPolicy: props.removalPolicy,
-    });
-    const role = new Role(this, 'PublisherRole', {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-      description:
-        'Runs the PasswordChanged publisher: reads the token table stream, puts events on one bus.',
-    });
-    logGroup.grantWrite(role);
-    const stack = Stack.of(this);
-    Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(logGroup.node.defaultChild as never)}.Arn>:*]`,
+    Validations.of(this.failures).acknowledge({
+      id: 'Serverless::Serverless-SQSRedrivePolicy',
       reason:
-        "Lambda names its log streams at run time; the grant is scoped to this function's own log group.",
+        'This is the on-failure queue itself: it has nowhere further to redrive to, and the PublishFailures alarm watches it.',
     });
 
-    this.publisher = new NodejsFunction(this, 'Publisher', {
-      entry: PUBLISHER_ENTRY,
-      handler: 'handler',
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
-      memorySize: 256,
+    this.publisher = new ServiceFunction(this, 'Publisher', {
+      entry: 'functions/password-changed-publisher.ts',
       timeout: Duration.seconds(30),
-      role,
-      logGroup,
       environment: {
         EVENT_BUS_NAME: this.bus.eventBusName,
-        POWERTOOLS_SERVICE_NAME: 'password-reset',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
       },
-      tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
-      bundling: BUNDLING,
-      depsLockFilePath: join(ROOT, 'package-lock.json'),
-      projectRoot: ROOT,
+      retention: props.retention,
+      removalPolicy: props.removalPolicy,
+      tracing: props.tracing,
+      roleDescription:
+        'Runs the PasswordChanged publisher: reads the token table stream, puts events on one bus.',
+      whyNoDeadLetterQueue:
+        'The publisher is invoked by a DynamoDB stream event source mapping, never asynchronously: its on-failure destination (the PublishFailures queue) receives what it gives up on.',
     });
-    if (props.tracing) {
-      Validations.of(role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments and PutTelemetryRecords do not support resource-level permissions.',
-      });
-    }
-
-    this.grantLeastPrivilege(role, tokenTable, streamArn, props.confirmFunction);
+    this.grantLeastPrivilege(this.publisher.role as IRole, tokenTable, streamArn, props.outboxWriters);
 
     new EventSourceMapping(this, 'OutboxStream', {
       target: this.publisher,
@@ -144,8 +110,8 @@ export class PasswordEvents extends Construct {
     this.alarms(props.alarmTopicArn);
   }
 
-  private grantLeastPrivilege(role: Role, tokenTable: Table, streamArn: string, confirmFunction: IFunction) {
-    role.addToPolicy(
+  private grantLeastPrivilege(role: IRole, tokenTable: Table, streamArn: string, outboxWriters: IFunction[]) {
+    role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'ReadTokenTableStream',
         actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
@@ -153,7 +119,7 @@ export class PasswordEvents extends Construct {
       }),
     );
     // The event source mapping also checks ListStreams, which AWS documents on the table's streams.
-    role.addToPolicy(
+    role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'ListTokenTableStreams',
         actions: ['dynamodb:ListStreams'],
@@ -165,7 +131,7 @@ export class PasswordEvents extends Construct {
       reason:
         "ListStreams is granted on this table's own streams only; the stream label is set at deploy time.",
     });
-    role.addToPolicy(
+    role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'PutPasswordChangedEvents',
         actions: ['events:PutEvents'],
@@ -180,14 +146,16 @@ export class PasswordEvents extends Construct {
     );
 
     // The confirm function writes outbox items, and only those, in its reset transaction.
-    confirmFunction.role?.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'WritePasswordChangedOutbox',
-        actions: ['dynamodb:PutItem'],
-        resources: [tokenTable.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${OUTBOX_PREFIX}*`] } },
-      }),
-    );
+    for (const writer of outboxWriters) {
+      writer.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'WritePasswordChangedOutbox',
+          actions: ['dynamodb:PutItem'],
+          resources: [tokenTable.tableArn],
+          conditions: leadingKeys([OUTBOX_PREFIX]),
+        }),
+      );
+    }
   }
 
   private alarms(alarmTopicArn: string | undefined) {

@@ -46,7 +46,7 @@ export const RUNTIME_CONTEXT_KEYS = {
   rateLimitRequestAccountTotal: 'RATE_LIMIT_REQUEST_ACCOUNT_TOTAL',
   rateLimitConfirmIp: 'RATE_LIMIT_CONFIRM_IP',
   rateLimitConfirmFailuresIp: 'RATE_LIMIT_CONFIRM_FAILURES_IP',
-  // Code mode (issue 13).
+  // Code mode.
   resetMethods: 'RESET_METHODS',
   resetCodeLength: 'RESET_CODE_LENGTH',
   resetCodeTtlMinutes: 'RESET_CODE_TTL_MINUTES',
@@ -107,7 +107,7 @@ const schema = z.object({
     )
     .optional(),
   edgeRateLimit: int(10, 2_000_000_000).default(300),
-  // Email delivery (issue 9; checked together in infra/email-delivery.ts).
+  // Email delivery (checked together in infra/email-delivery.ts).
   emailProvider: z.enum(['mock', 'ses', 'smtp']).default('mock'),
   emailFrom: z.string().optional(),
   sesIdentity: z.string().min(3).optional(),

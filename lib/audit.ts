@@ -52,6 +52,9 @@ export type Audit = (entry: AuditEvent, context: AuditContext) => void;
 /** Metric names, shared with the CDK alarms. */
 export const METRIC_NAMESPACE = 'PasswordReset';
 export const METRICS = {
+  resetRequested: 'ResetRequested',
+  resetEmailSent: 'ResetEmailSent',
+  passwordChangedNotice: 'PasswordChangedNotice',
   killSwitchUnavailable: 'KillSwitchUnavailable',
   responseFloorExceeded: 'ResponseFloorExceeded',
   resetEmailSuppressed: 'ResetEmailSuppressed',
@@ -73,12 +76,12 @@ export const METRICS = {
 } as const;
 
 const METRIC_NAME: Record<AuditEvent['event'], string> = {
-  reset_requested: 'ResetRequested',
-  reset_email_sent: 'ResetEmailSent',
+  reset_requested: METRICS.resetRequested,
+  reset_email_sent: METRICS.resetEmailSent,
   reset_email_suppressed: METRICS.resetEmailSuppressed,
   reset_completed: METRICS.resetCompleted,
   reset_rejected: METRICS.resetRejected,
-  password_changed_notice: 'PasswordChangedNotice',
+  password_changed_notice: METRICS.passwordChangedNotice,
   code_issued: 'CodeIssued',
   code_rejected: 'CodeRejected',
   code_budget_exhausted: 'CodeBudgetExhausted',

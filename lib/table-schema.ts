@@ -14,3 +14,15 @@ export const USERS_TABLE = {
   emailAttribute: 'email',
   defaultEmailIndexName: 'email-index',
 } as const;
+
+/**
+ * The token table's item kinds by partition key prefix (`token#<selector>`, ...), as IAM's
+ * LeadingKeys conditions name them. Outbox, suppression and idempotency items are `OUTBOX_PREFIX`,
+ * `SUPPRESSED_PREFIX` and `IDEMPOTENCY_KEY_PREFIX`, beside the code that writes them.
+ */
+export const TOKEN_KEY_PREFIXES = {
+  token: 'token#',
+  active: 'active#',
+  flow: 'flow#',
+  rate: 'rate#',
+} as const;

@@ -23,13 +23,20 @@ export interface EventSourceMappingOptions {
 export interface EventSourceMapping {
   /** Batches currently inside the handler. */
   readonly inFlight: number;
+  /** Records handed to the handler so far, and the handler's time on them (for cost figures). */
+  readonly handled: { batches: number; records: number; handlerMs: number };
+  /** Stops taking new batches (a disabled mapping, as an operator would set); resume() takes them again. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
 export function startEventSourceMapping(options: EventSourceMappingOptions): EventSourceMapping {
   const client = new SQSClient({ endpoint: options.endpoint, maxAttempts: 2 });
   let running = true;
+  let paused = false;
   let inFlight = 0;
+  const handled = { batches: 0, records: 0, handlerMs: 0 };
   const abort = new AbortController();
 
   const pollOnce = async () => {
@@ -63,6 +70,7 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
     };
     inFlight++;
     let failed: Set<string>;
+    const started = performance.now();
     try {
       const response = await options.handler(event, lambdaContext(options.functionName, 30_000));
       failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
@@ -71,6 +79,9 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
       failed = new Set(event.Records.map((r) => r.messageId));
     } finally {
       inFlight--;
+      handled.batches++;
+      handled.records += event.Records.length;
+      handled.handlerMs += performance.now() - started;
     }
     const done = event.Records.filter((r) => !failed.has(r.messageId));
     if (done.length > 0) {
@@ -85,6 +96,10 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
 
   const loops = Array.from({ length: options.concurrency ?? 2 }, async () => {
     while (running) {
+      if (paused) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        continue;
+      }
       try {
         await pollOnce();
       } catch (error) {
@@ -98,6 +113,13 @@ export function startEventSourceMapping(options: EventSourceMappingOptions): Eve
   return {
     get inFlight() {
       return inFlight;
+    },
+    handled,
+    pause: () => {
+      paused = true;
+    },
+    resume: () => {
+      paused = false;
     },
     stop: async () => {
       running = false;

@@ -8,6 +8,7 @@ import { mockEmailProvider } from '../lib/email/mock-provider';
 import { EmailDeliveryError } from '../lib/errors';
 import { buildOpenApiDocument } from '../lib/http/openapi';
 import { problemResponse } from '../lib/http/problem';
+import { ROUTES } from '../lib/http/routes';
 import { lambdaContext, toApiGatewayEvent, writeResult } from './api-gateway';
 import { type DelayProxy, startDelayProxy } from './delay-proxy';
 import { type DynamoDbLocal, LOCAL_AWS_ENV, startDynamoDbLocal } from './dynamodb-local';
@@ -29,10 +30,7 @@ import { LocalAccounts } from './users';
  * feeds API Gateway v2 events to the SAME Lambda handlers that AWS runs. The /__local routes
  * exist only here; the CDK stack has no such routes.
  */
-export const ROUTES = {
-  request: '/api/auth/password-reset/request',
-  confirm: '/api/auth/password-reset/confirm',
-} as const;
+export { ROUTES };
 
 export const LOCAL_DEFAULTS: Record<string, string> = {
   TOKEN_TABLE_NAME: 'password-reset-tokens',
@@ -96,6 +94,8 @@ export interface LocalServer {
   emailSettled(timeoutMs?: number): Promise<void>;
   /** The delaying proxy in front of DynamoDB Local, when LOCAL_STORE_DELAY_MS is set. */
   storeDelay: DelayProxy | undefined;
+  /** The worker's and the sender's event source mappings (pause, resume, handled). */
+  mappings: { worker: EventSourceMapping; sender: EventSourceMapping };
   /** LOCAL_EMAIL_DELAY_MS / LOCAL_EMAIL_FAIL_RATE as started; change the fields to change them live. */
   emailFaults: LocalFaults;
   /** The email dead-letter queue's messages, parsed. */
@@ -250,10 +250,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       import('../functions/email-sender'),
     ]);
     // The worker and the sender run as deployed: their own handlers, fed batches by event source mappings.
-    const mappings = [
-      { queue: JOB_QUEUES.queue, functionName: 'password-reset-worker', handler: workerHandler },
-      { queue: EMAIL_QUEUES.queue, functionName: 'password-reset-email-sender', handler: senderHandler },
-    ].map(({ queue, functionName, handler }) => {
+    const startMapping = (queue: string, functionName: string, handler: typeof workerHandler) => {
       const mapping: EventSourceMapping = startEventSourceMapping({
         queueUrl: sqs.queueUrl(queue),
         queueArn: sqs.queueArn(queue),
@@ -267,8 +264,14 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
           ),
       });
       stops.push(mapping.stop);
-      return { queue, mapping };
-    });
+      return mapping;
+    };
+    const worker = startMapping(JOB_QUEUES.queue, 'password-reset-worker', workerHandler);
+    const sender = startMapping(EMAIL_QUEUES.queue, 'password-reset-email-sender', senderHandler);
+    const mappings = [
+      { queue: JOB_QUEUES.queue, mapping: worker },
+      { queue: EMAIL_QUEUES.queue, mapping: sender },
+    ];
     // Jobs make mail: settled when neither queue holds a message and no batch is in a handler.
     const emailSettled = async (timeoutMs = 120_000) => {
       const deadline = Date.now() + timeoutMs;
@@ -391,6 +394,10 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       emailTarget,
       emailSettled,
       storeDelay,
+      mappings: {
+        worker: (mappings[0] as (typeof mappings)[number]).mapping,
+        sender: (mappings[1] as (typeof mappings)[number]).mapping,
+      },
       emailFaults: faults,
       deadLetters: () => sqs.messages(EMAIL_QUEUES.deadLetter).map((m) => JSON.parse(m.body) as unknown),
       jobDeadLetters: () => sqs.messages(JOB_QUEUES.deadLetter).map((m) => JSON.parse(m.body) as unknown),

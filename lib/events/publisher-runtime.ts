@@ -5,6 +5,7 @@ import * as z from 'zod/mini';
 import '../zod-messages';
 import { METRIC_NAMESPACE, METRICS } from '../audit';
 import { ConfigError } from '../errors';
+import { SERVICE_NAME } from '../telemetry';
 import type { OutboxPublisherDeps } from './publish-password-changed';
 
 /** The publisher's one setting; the confirm function's settings live in lib/config.ts. */
@@ -22,8 +23,8 @@ export function loadPublisherConfig(env: NodeJS.ProcessEnv = process.env): { eve
  * SDK's own AWS_ENDPOINT_URL_EVENTBRIDGE, so the local stand-in takes the same code path.
  */
 export function createPublisherRuntime(config: { eventBusName: string }) {
-  const logger = new Logger({ serviceName: 'password-reset' });
-  const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: 'password-reset' });
+  const logger = new Logger({ serviceName: SERVICE_NAME });
+  const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME });
   const client = new EventBridgeClient({
     maxAttempts: 3,
     requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000, throwOnRequestTimeout: true },

@@ -9,6 +9,7 @@ import {
   requestAcceptedResponse,
   resetCompletedResponse,
 } from './responses';
+import { ROUTES } from './routes';
 import { confirmResetBody, requestResetBody } from './schemas';
 
 /**
@@ -19,12 +20,6 @@ import { confirmResetBody, requestResetBody } from './schemas';
  */
 
 export const OPENAPI_PATH = 'docs/openapi.json';
-
-/** The public routes, as local/server.ts and the CDK stack route them. */
-export const API_PATHS = {
-  request: '/api/auth/password-reset/request',
-  confirm: '/api/auth/password-reset/confirm',
-} as const;
 
 type Json = Record<string, unknown>;
 export type OpenApiDocument = Json & { paths: Record<string, Record<string, Json>> };
@@ -166,7 +161,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
     security: [],
     tags: [{ name: 'password-reset', description: 'The public password reset flow.' }],
     paths: {
-      [API_PATHS.request]: {
+      [ROUTES.request]: {
         post: operation({
           operationId: 'requestPasswordReset',
           summary: 'Ask for a password reset',
@@ -182,7 +177,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
           codes: PROBLEM_CODES.filter((code) => !LOCAL_ONLY.has(code) && !CONFIRM_ONLY.has(code)),
         }),
       },
-      [API_PATHS.confirm]: {
+      [ROUTES.confirm]: {
         post: operation({
           operationId: 'confirmPasswordReset',
           summary: 'Set a new password',

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { EDGE_CONTEXT, nagReport, PROD_CONTEXT, synth } from './synth';
+import { EDGE_CONTEXT, functionOf, nagReport, PROD_CONTEXT, synth } from './synth';
 
 const edge = synth({ ...PROD_CONTEXT, ...EDGE_CONTEXT });
 const edgeTemplate = edge.edgeTemplate as NonNullable<typeof edge.edgeTemplate>;
@@ -78,7 +78,7 @@ describe('edge protection', () => {
   it('makes the functions refuse requests without the secret: they get its ARN and may read it', () => {
     const fn =
       edge.template.toJSON().Resources[
-        edge.stack.getLogicalId(edge.stack.requestFunction.node.defaultChild as never)
+        edge.stack.getLogicalId(functionOf(edge.stack, 'RequestReset').node.defaultChild as never)
       ];
     const secrets = JSON.stringify(edge.template.findResources('AWS::IAM::Policy'));
 

@@ -2,6 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app';
+import { SES, SMTP } from '../../infra/variants';
 import { nagReport } from './synth';
 
 /** Email delivery (infra/email-delivery.ts) as `cdk synth` builds it, without bundling. */
@@ -14,13 +15,7 @@ function synth(context: Record<string, unknown> = {}) {
   return { app, stack, template: Template.fromStack(stack) };
 }
 
-const SES = {
-  emailProvider: 'ses',
-  emailFrom: 'Market <no-reply@market.example.com>',
-  sesIdentity: 'market.example.com',
-};
-const SMTP_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:password-reset/smtp-AbCdEf';
-const SMTP = { emailProvider: 'smtp', emailFrom: 'no-reply@market.example.com', smtpSecretArn: SMTP_SECRET };
+const SMTP_SECRET = SMTP.smtpSecretArn;
 
 const mock = synth().template;
 const ses = synth(SES).template;
@@ -219,7 +214,7 @@ describe('alarms', () => {
 });
 
 describe('refusing silent data loss and broken settings at synth time', () => {
-  // The rest of what prod requires (issue 11): account, region and an SNS alarm topic.
+  // The rest of what prod requires: account, region and an SNS alarm topic.
   const prod = {
     stage: 'prod',
     resetLinkTemplate: 'https://market.example.com/reset#token={token}',

@@ -8,25 +8,26 @@ import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/app';
 import { LOCAL_DEFAULTS } from '../../local/server';
-import { nagReport as nag, PROD_CONTEXT, synth } from './synth';
+import { functionOf, nagReport as nag, PROD_CONTEXT, synth } from './synth';
 
 const dev = synth();
 const { template } = dev;
 const prod = synth(PROD_CONTEXT);
 
 type Statement = Record<string, unknown>;
-const statementsOf = (built: typeof dev, fnName: 'requestFunction' | 'confirmFunction'): Statement[] => {
-  const roleId = built.stack.getLogicalId(built.stack[fnName].role?.node.defaultChild as never);
+type FunctionId = 'RequestReset' | 'ConfirmReset';
+const statementsOf = (built: typeof dev, fnId: FunctionId): Statement[] => {
+  const roleId = built.stack.getLogicalId(functionOf(built.stack, fnId).role?.node.defaultChild as never);
   const policies = Object.values(built.template.findResources('AWS::IAM::Policy')).filter((p) =>
     p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId),
   );
   return policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
 };
-const bySid = (built: typeof dev, fnName: 'requestFunction' | 'confirmFunction', sid: string) =>
-  statementsOf(built, fnName).find((s) => s.Sid === sid);
+const bySid = (built: typeof dev, fnId: FunctionId, sid: string) =>
+  statementsOf(built, fnId).find((s) => s.Sid === sid);
 const functionEnv = (built: typeof dev) =>
   built.template.toJSON().Resources[
-    built.stack.getLogicalId(built.stack.requestFunction.node.defaultChild as never)
+    built.stack.getLogicalId(functionOf(built.stack, 'RequestReset').node.defaultChild as never)
   ].Properties.Environment.Variables;
 
 describe('the API', () => {
@@ -100,7 +101,7 @@ describe('the API', () => {
 
 describe('the functions', () => {
   it('run on the newest Node.js runtime, on ARM64, with their own log groups', () => {
-    const functions = [dev.stack.requestFunction, dev.stack.confirmFunction].map(
+    const functions = [functionOf(dev.stack, 'RequestReset'), functionOf(dev.stack, 'ConfirmReset')].map(
       (fn) => template.toJSON().Resources[dev.stack.getLogicalId(fn.node.defaultChild as never)],
     );
 
@@ -113,18 +114,18 @@ describe('the functions', () => {
   });
 
   it('gives confirm more memory than request, for bcrypt, and a 10 s timeout to both', () => {
-    const roleOf = (fn: 'requestFunction' | 'confirmFunction') =>
-      dev.stack.getLogicalId(dev.stack[fn].role?.node.defaultChild as never);
+    const roleOf = (fn: FunctionId) =>
+      dev.stack.getLogicalId(functionOf(dev.stack, fn).role?.node.defaultChild as never);
 
     template.hasResourceProperties('AWS::Lambda::Function', {
       MemorySize: 1024,
       Timeout: 10,
-      Role: { 'Fn::GetAtt': [roleOf('confirmFunction'), 'Arn'] },
+      Role: { 'Fn::GetAtt': [roleOf('ConfirmReset'), 'Arn'] },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       MemorySize: 256,
       Timeout: 10,
-      Role: { 'Fn::GetAtt': [roleOf('requestFunction'), 'Arn'] },
+      Role: { 'Fn::GetAtt': [roleOf('RequestReset'), 'Arn'] },
     });
   });
 
@@ -208,7 +209,7 @@ describe('the account-key secret', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
     });
-    for (const fn of ['requestFunction', 'confirmFunction'] as const) {
+    for (const fn of ['RequestReset', 'ConfirmReset'] as const) {
       expect(bySid(dev, fn, 'ReadServiceSecrets')).toMatchObject({
         Action: 'secretsmanager:GetSecretValue',
         Resource: { Ref: expect.stringMatching(/^AccountKeySecret/) },
@@ -319,12 +320,12 @@ describe('the data', () => {
       },
     };
 
-    expect(bySid(built, 'requestFunction', 'DecryptUsersTable')).toMatchObject({
+    expect(bySid(built, 'RequestReset', 'DecryptUsersTable')).toMatchObject({
       Action: ['kms:Decrypt', 'kms:DescribeKey'],
       Resource: keyArn,
       Condition: viaDynamoDb,
     });
-    expect(bySid(built, 'confirmFunction', 'DecryptAndEncryptUsersTable')).toMatchObject({
+    expect(bySid(built, 'ConfirmReset', 'DecryptAndEncryptUsersTable')).toMatchObject({
       Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
       Resource: keyArn,
       Condition: viaDynamoDb,
@@ -408,7 +409,7 @@ describe('the kill-switch parameter', () => {
 
 describe('least privilege', () => {
   it('lets request query the email index for the id and email only, and write only what it needs', () => {
-    expect(bySid(dev, 'requestFunction', 'QueryUsersByEmail')).toMatchObject({
+    expect(bySid(dev, 'RequestReset', 'QueryUsersByEmail')).toMatchObject({
       Action: 'dynamodb:Query',
       Resource: {
         'Fn::Join': [
@@ -421,23 +422,23 @@ describe('least privilege', () => {
         StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
       },
     });
-    expect(bySid(dev, 'requestFunction', 'WriteTokens')).toMatchObject({
+    expect(bySid(dev, 'RequestReset', 'WriteTokens')).toMatchObject({
       Action: 'dynamodb:PutItem',
       Resource: { 'Fn::GetAtt': [expect.stringMatching(/^TokenTable/), 'Arn'] },
       Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['token#*', 'active#*', 'flow#*'] } },
     });
-    expect(bySid(dev, 'requestFunction', 'CountRequests')).toMatchObject({
+    expect(bySid(dev, 'RequestReset', 'CountRequests')).toMatchObject({
       Action: 'dynamodb:UpdateItem',
       Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['rate#*'] } },
     });
-    const actions = JSON.stringify(statementsOf(dev, 'requestFunction').map((s) => s.Action));
+    const actions = JSON.stringify(statementsOf(dev, 'RequestReset').map((s) => s.Action));
     for (const action of ['DeleteItem', 'BatchGetItem', 'Scan']) expect(actions).not.toContain(action);
     // Its two reads: the email-delivery suppression check, on suppressed# items only, and the
     // consistent read of the user's address and credential version that a token binds to.
-    const reads = statementsOf(dev, 'requestFunction').filter((s) => s.Action === 'dynamodb:GetItem');
+    const reads = statementsOf(dev, 'RequestReset').filter((s) => s.Action === 'dynamodb:GetItem');
     expect(reads).toHaveLength(2);
     expect(JSON.stringify(reads)).toContain('suppressed#*');
-    expect(bySid(dev, 'requestFunction', 'ReadUserBinding')).toMatchObject({
+    expect(bySid(dev, 'RequestReset', 'ReadUserBinding')).toMatchObject({
       Resource: { 'Fn::GetAtt': [expect.stringMatching(/^UsersTable/), 'Arn'] },
       Condition: {
         'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['userId', 'email', 'credentialVersion'] },
@@ -447,20 +448,20 @@ describe('least privilege', () => {
 
   it('lets confirm read and consume tokens and count attempts, each on its own item kinds', () => {
     const leading = (sid: string) =>
-      (
-        bySid(dev, 'confirmFunction', sid)?.Condition as Record<string, Record<string, unknown>> | undefined
-      )?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'];
+      (bySid(dev, 'ConfirmReset', sid)?.Condition as Record<string, Record<string, unknown>> | undefined)?.[
+        'ForAllValues:StringLike'
+      ]?.['dynamodb:LeadingKeys'];
 
     expect(leading('ReadTokens')).toEqual(['token#*', 'flow#*']);
     expect(leading('ClaimTokens')).toEqual(['token#*', 'flow#*']);
     expect(leading('ReadActivePointers')).toEqual(['active#*']);
     expect(leading('ConsumeTokens')).toEqual(['token#*', 'active#*', 'flow#*']);
     expect(leading('CountConfirms')).toEqual(['rate#*']);
-    expect(JSON.stringify(statementsOf(dev, 'confirmFunction'))).not.toContain('dynamodb:PutItem');
+    expect(JSON.stringify(statementsOf(dev, 'ConfirmReset'))).not.toContain('dynamodb:PutItem');
   });
 
   it('lets confirm update only the password fields of users (conditioned on the bound email and version)', () => {
-    expect(bySid(dev, 'confirmFunction', 'UpdatePasswordFieldsOnly')).toMatchObject({
+    expect(bySid(dev, 'ConfirmReset', 'UpdatePasswordFieldsOnly')).toMatchObject({
       Action: 'dynamodb:UpdateItem',
       Resource: { 'Fn::GetAtt': [expect.stringMatching(/^UsersTable/), 'Arn'] },
       Condition: {
@@ -475,7 +476,7 @@ describe('least privilege', () => {
         },
       },
     });
-    expect(bySid(dev, 'confirmFunction', 'ReadUserEmail')).toMatchObject({
+    expect(bySid(dev, 'ConfirmReset', 'ReadUserEmail')).toMatchObject({
       Action: 'dynamodb:BatchGetItem',
       Condition: {
         'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['userId', 'email', 'credentialVersion'] },
@@ -484,7 +485,7 @@ describe('least privilege', () => {
   });
 
   it('lets both read only the kill-switch parameter from SSM', () => {
-    for (const fn of ['requestFunction', 'confirmFunction'] as const) {
+    for (const fn of ['RequestReset', 'ConfirmReset'] as const) {
       expect(bySid(dev, fn, 'ReadKillSwitch')).toMatchObject({
         Action: 'ssm:GetParameter',
         Resource: {
@@ -495,7 +496,7 @@ describe('least privilege', () => {
   });
 
   it('has no wildcard action and no wildcard resource in the functions, and no managed policy on them', () => {
-    const statements = [...statementsOf(prod, 'requestFunction'), ...statementsOf(prod, 'confirmFunction')];
+    const statements = [...statementsOf(prod, 'RequestReset'), ...statementsOf(prod, 'ConfirmReset')];
     const data = statements.filter((s) => !String(s.Action).startsWith('xray:'));
 
     expect(data.length).toBeGreaterThan(10);
@@ -503,7 +504,7 @@ describe('least privilege', () => {
       expect([statement.Action].flat().some((action) => String(action).includes('*'))).toBe(false);
     }
     for (const statement of data) expect([statement.Resource].flat()).not.toContain('*');
-    for (const fn of [prod.stack.requestFunction, prod.stack.confirmFunction]) {
+    for (const fn of [functionOf(prod.stack, 'RequestReset'), functionOf(prod.stack, 'ConfirmReset')]) {
       const role =
         prod.template.toJSON().Resources[prod.stack.getLogicalId(fn.role?.node.defaultChild as never)];
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();

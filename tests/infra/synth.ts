@@ -3,25 +3,12 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../../infra/app';
+import type { PasswordResetStack } from '../../infra/password-reset-stack';
+import { EDGE, PROD, SES } from '../../infra/variants';
 
-/** The full prod example from issue 11: it must synthesize. */
-export const PROD_CONTEXT = {
-  stage: 'prod',
-  account: '123456789012',
-  region: 'eu-west-1',
-  alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:oncall',
-  resetLinkTemplate: 'https://market.example.com/reset-password#token={token}',
-  // The email provider keys (issue 9): prod refuses the mock provider.
-  emailProvider: 'ses',
-  emailFrom: 'Market <no-reply@market.example.com>',
-  sesIdentity: 'market.example.com',
-};
-
-export const EDGE_CONTEXT = {
-  edgeProtection: 'true',
-  domainName: 'reset.market.example.com',
-  certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b',
-};
+/** A full prod deployment's context, with SES (prod refuses the mock provider): it must synthesize. */
+export const PROD_CONTEXT = { ...PROD, ...SES };
+export const EDGE_CONTEXT = EDGE;
 
 /** Builds the app as `cdk synth` does (cdk-nag included), without bundling unless asked. */
 export function synth(context: Record<string, unknown> = {}, bundle = false) {
@@ -41,6 +28,13 @@ export function synth(context: Record<string, unknown> = {}, bundle = false) {
     template: Template.fromStack(stack),
     edgeTemplate: edgeStack ? Template.fromStack(edgeStack) : undefined,
   };
+}
+
+/** A function of the stack's function table, by id; throws if there is none. */
+export function functionOf(stack: PasswordResetStack, id: string) {
+  const fn = stack.functions[id];
+  if (!fn) throw new Error(`no function ${id} in the stack`);
+  return fn;
 }
 
 interface PluginReport {

@@ -49,7 +49,10 @@ describe('config', () => {
     [{ TOKEN_TTL_MINUTES: '61' }, 'TOKEN_TTL_MINUTES'],
     // One counter per window in the key's item: two rules cannot share one.
     [{ RATE_LIMIT_REQUEST_ACCOUNT: '1/60s,3/1m' }, 'RATE_LIMIT_REQUEST_ACCOUNT'],
-    [{ RESET_JOB_RETRY_BASE_SECONDS: '30', RESET_JOB_RETRY_MAX_SECONDS: '10' }, 'RESET_JOB_RETRY_MAX_SECONDS'],
+    [
+      { RESET_JOB_RETRY_BASE_SECONDS: '30', RESET_JOB_RETRY_MAX_SECONDS: '10' },
+      'RESET_JOB_RETRY_MAX_SECONDS',
+    ],
     [{ TOKEN_TTL_MINUTES: '4' }, 'TOKEN_TTL_MINUTES'],
     [{ PASSWORD_MIN_LENGTH: '7' }, 'PASSWORD_MIN_LENGTH'],
     [{ RESET_LINK_TEMPLATE: 'https://market.example.com/reset' }, 'RESET_LINK_TEMPLATE'],
