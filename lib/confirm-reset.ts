@@ -14,7 +14,7 @@ import { checkPassword, type PolicyViolation } from './passwords/password-policy
 import type { Pseudonymize } from './pseudonym';
 import { parseToken, verifierMatches } from './tokens/token';
 import type { TokenCandidate, TokenStore } from './tokens/token-store';
-import { normalizeEmail } from './users/user-store';
+import { normalizeEmail } from './users/email-address';
 
 export interface ConfirmResetDeps {
   tokens: Pick<

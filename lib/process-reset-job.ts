@@ -13,7 +13,8 @@ import type { RateLimiter } from './limits/rate-limiter';
 import type { Pseudonymize } from './pseudonym';
 import { issueToken, type RandomBytes } from './tokens/token';
 import type { StoredToken, TokenStore } from './tokens/token-store';
-import { normalizeEmail, type UserAccount, type UserStore } from './users/user-store';
+import { normalizeEmail } from './users/email-address';
+import type { UserAccount, UserStore } from './users/user-store';
 
 export interface ProcessResetJobDeps {
   users: Pick<UserStore, 'findByEmail' | 'readBinding'>;

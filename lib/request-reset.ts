@@ -7,7 +7,7 @@ import { ipKey } from './limits/network';
 import type { RateLimiter } from './limits/rate-limiter';
 import type { Pseudonymize } from './pseudonym';
 import type { RandomBytes } from './tokens/token';
-import { normalizeEmail } from './users/user-store';
+import { normalizeEmail } from './users/email-address';
 
 export interface RequestResetDeps {
   rateLimiter: Pick<RateLimiter, 'hit'>;

@@ -1,13 +1,13 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createAudit, METRICS } from './audit';
-import { createSqsClient } from './aws/clients';
 import { SsmParameterProvider } from './aws/parameter-providers';
+import { signedSendMessage } from './aws/send-message';
 import { systemClock } from './clock';
 import { createCodeHasher } from './codes/code';
 import { FlowStore } from './codes/flow-store';
 import { type Config, requireSetting } from './config';
-import { createDocumentClient } from './dynamo';
+import { createDocumentClient, createDynamoClient, sdkUpdateItem } from './dynamo';
 import { EmailQueue } from './email/email-queue';
 import { createKillSwitch } from './email/kill-switch';
 import { createSendEmail } from './email/send-email';
@@ -28,17 +28,19 @@ export { SERVICE_NAME } from './telemetry';
  */
 export function createRuntime(config: Config) {
   const { logger, metrics } = createTelemetry();
-  const client = createDocumentClient();
-  const sqs = createSqsClient();
+  const dynamo = createDynamoClient();
+  const client = createDocumentClient(dynamo);
   const killSwitch = createObservedKillSwitch(config, logger, metrics);
   // Mail is handed to the sender function through SQS: the provider never delays the work.
-  const emailQueue = new EmailQueue(sqs, requireSetting(config.email.queueUrl, 'EMAIL_QUEUE_URL'));
+  const emailQueue = new EmailQueue(
+    signedSendMessage(),
+    requireSetting(config.email.queueUrl, 'EMAIL_QUEUE_URL'),
+  );
   return {
     config,
     logger,
     metrics,
     client,
-    sqs,
     killSwitch,
     sendEmail: createSendEmail({
       killSwitch,
@@ -47,7 +49,8 @@ export function createRuntime(config: Config) {
     }),
     audit: createAudit(logger, metrics),
     pseudonymize: createPseudonymizer(config.accountKeySalt),
-    rateLimiter: new RateLimiter(client, config.tokenTableName),
+    // The SDK client it holds for its other stores: one connection pool to DynamoDB, not two.
+    rateLimiter: new RateLimiter(sdkUpdateItem(dynamo), config.tokenTableName),
     tokens: new TokenStore(client, config.tokenTableName, config.usersTableName),
     flows: new FlowStore(client, config.tokenTableName),
     // Code mode: a key derived from the same deployment secret, for another purpose.

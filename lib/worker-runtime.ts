@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { METRICS } from './audit';
+import { createSqsClient } from './aws/clients';
 import { type Config, requireSetting } from './config';
 import { queueReporter, sqsQueueControls, tokenTableIdempotencyStore } from './jobs/sqs-plumbing';
 import { createResetWorker, type ResetWorkerEvent } from './reset-worker';
@@ -19,7 +20,7 @@ export function createWorkerRuntime(config: Config) {
     random: randomBytes,
     persistenceStore: tokenTableIdempotencyStore(config.tokenTableName),
     queue: sqsQueueControls(
-      runtime.sqs,
+      createSqsClient(),
       requireSetting(config.resetJobs.queueUrl, 'RESET_JOBS_QUEUE_URL'),
       requireSetting(config.resetJobs.deadLetterQueueUrl, 'RESET_JOBS_DLQ_URL'),
     ),

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { compare, hash } from 'bcryptjs';
 import type { Config } from '../lib/config';
-import { normalizeEmail, UserStore } from '../lib/users/user-store';
+import { normalizeEmail } from '../lib/users/email-address';
+import { UserStore } from '../lib/users/user-store';
 
 /**
  * Local stand-ins for the marketplace's own sign-up and login, which own the users table in

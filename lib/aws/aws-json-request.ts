@@ -7,20 +7,25 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { SignatureV4 } from '@smithy/signature-v4';
 
 /**
- * One read-only call of an AWS JSON 1.1 service (SSM GetParameter, Secrets Manager
- * GetSecretValue), signed and sent with the SDK's own SigV4 signer, credentials chain and HTTP
- * handler. Written by hand for cold start only: a generated client registers every error and
- * schema of its service, which for SSM is 77 KiB of each API function's bundle, for the one
- * operation these functions call. The deployed bundle's credentials are Lambda's environment
- * (infra/bundling.ts aliases the chain); local runs keep the SDK's default chain.
+ * One call of an AWS JSON service (1.1: SSM GetParameter, Secrets Manager GetSecretValue; 1.0:
+ * DynamoDB UpdateItem, SQS SendMessage), signed and sent with the SDK's own SigV4 signer,
+ * credentials chain and HTTP handler. Written by hand for cold start only: a generated client
+ * registers every error and schema of its service (SSM's is 77 KiB of each API function's
+ * bundle; DynamoDB's, lib-dynamodb's and SQS's together cost the request function about 38 ms of
+ * import), for the one operation a function calls. Retried as the SDK's standard strategy does,
+ * a write whose answer was lost included: a limiter hit may then count twice (the safe side)
+ * and a job be sent twice (worked once). The deployed bundle's credentials are Lambda's
+ * environment (infra/bundling.ts aliases the chain); local runs keep the SDK's default chain.
  */
 export interface AwsJsonService {
-  /** The signing name and endpoint prefix: `ssm`, `secretsmanager`. */
+  /** The signing name and endpoint prefix: `ssm`, `secretsmanager`, `dynamodb`, `sqs`. */
   service: string;
-  /** The X-Amz-Target prefix: `AmazonSSM`, `secretsmanager`. */
+  /** The X-Amz-Target prefix: `AmazonSSM`, `secretsmanager`, `DynamoDB_20120810`, `AmazonSQS`. */
   targetPrefix: string;
   /** The SDK's service-specific endpoint variable, e.g. AWS_ENDPOINT_URL_SSM. */
   endpointVariable: string;
+  /** The protocol's version, the content type's suffix: 1.0 for DynamoDB and SQS; 1.1 by default. */
+  jsonVersion?: '1.0' | '1.1';
 }
 
 export interface AwsJsonOptions {
@@ -30,25 +35,50 @@ export interface AwsJsonOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** A service error as the service named it (`ParameterNotFound`, `ThrottlingException`). */
+/** The SDK clients' settings (lib/dynamo.ts, lib/aws/clients.ts), for calls that stand in for them. */
+export const CLIENT_OPTIONS: AwsJsonOptions = {
+  maxAttempts: 3,
+  connectionTimeoutMs: 1_000,
+  requestTimeoutMs: 2_000,
+};
+
+/**
+ * A service error as the service named it (`ParameterNotFound`, `ThrottlingException`), with
+ * the parsed error body: a conditional failure's body carries the item when asked for.
+ */
 export class AwsServiceError extends Error {
   constructor(
     name: string,
     message: string,
     readonly statusCode: number,
+    readonly body: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = name;
   }
 }
 
-export type AwsJsonCall = (operation: string, input: Record<string, unknown>) => Promise<unknown>;
+export type AwsJsonCall = (
+  operation: string,
+  input: Record<string, unknown>,
+  options?: { signal?: AbortSignal },
+) => Promise<unknown>;
 
+// The SDK's throttling and transient codes (@smithy/service-error-classification), and the
+// services' own 5xx names.
 const RETRYABLE_ERRORS = new Set([
   'ThrottlingException',
   'Throttling',
+  'ThrottledException',
   'TooManyRequestsException',
   'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'ProvisionedThroughputExceededException',
+  'LimitExceededException',
+  'TransactionInProgressException',
+  'RequestTimeout',
+  'RequestTimeoutException',
   'InternalServerError',
   'InternalServiceError',
   'InternalFailure',
@@ -66,7 +96,9 @@ export function createAwsJsonCall(target: AwsJsonService, options: AwsJsonOption
   let signer: SignatureV4 | undefined;
   let endpoint: URL | undefined;
 
-  const send = async (operation: string, body: string) => {
+  const contentType = `application/x-amz-json-${target.jsonVersion ?? '1.1'}`;
+
+  const send = async (operation: string, body: string, caller: AbortSignal | undefined) => {
     // Resolved on first use, as the SDK does: a missing region fails the call, not the import.
     const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
     if (!region) throw new AwsServiceError('RegionMissing', 'AWS_REGION is not set', 0);
@@ -81,17 +113,19 @@ export function createAwsJsonCall(target: AwsJsonService, options: AwsJsonOption
       hostname: endpoint.hostname,
       port: endpoint.port ? Number(endpoint.port) : undefined,
       method: 'POST',
+      // JSON protocols post every operation to the endpoint's root (SQS: QueueUrl is in the body).
       path: endpoint.pathname,
       headers: {
         host: endpoint.host,
-        'content-type': 'application/x-amz-json-1.1',
+        'content-type': contentType,
         'x-amz-target': `${target.targetPrefix}.${operation}`,
       },
       body,
     });
     // The handler's requestTimeout ends when the headers arrive; this bounds the whole attempt,
     // body included, so a body that stalls cannot hold the caller until the Lambda times out.
-    const signal = AbortSignal.timeout(options.connectionTimeoutMs + options.requestTimeoutMs);
+    const timeout = AbortSignal.timeout(options.connectionTimeoutMs + options.requestTimeoutMs);
+    const signal = caller ? AbortSignal.any([timeout, caller]) : timeout;
     const { response } = await handler.handle((await signer.sign(request)) as HttpRequest, {
       abortSignal: signal,
     });
@@ -104,16 +138,22 @@ export function createAwsJsonCall(target: AwsJsonService, options: AwsJsonOption
       parsed.__type ?? response.headers['x-amzn-errortype'] ?? `Http${response.statusCode}`,
     );
     const name = type.split('#').pop()?.split(':')[0] || `Http${response.statusCode}`;
-    throw new AwsServiceError(name, String(parsed.message ?? parsed.Message ?? name), response.statusCode);
+    throw new AwsServiceError(
+      name,
+      String(parsed.message ?? parsed.Message ?? name),
+      response.statusCode,
+      parsed,
+    );
   };
 
-  return async (operation, input) => {
+  return async (operation, input, { signal } = {}) => {
     const body = JSON.stringify(input);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await send(operation, body);
+        return await send(operation, body, signal);
       } catch (error) {
-        if (attempt >= options.maxAttempts || !isRetryable(error)) throw error;
+        // The caller's own deadline has passed: another attempt would overrun it.
+        if (attempt >= options.maxAttempts || signal?.aborted || !isRetryable(error)) throw error;
         // Full jitter on a 100 ms base, as the SDK's standard retry strategy.
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 100 * 2 ** (attempt - 1)));
       }

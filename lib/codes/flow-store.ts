@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamoCall } from '../dynamo';
+import { dynamoCall } from '../dynamo-errors';
 import { TOKEN_TABLE } from '../table-schema';
 import { credentialKey, type StoredToken } from '../tokens/token-store';
 

@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import '../zod-messages';
 import type { Clock } from '../clock';
 import type { Pseudonymize } from '../pseudonym';
-import { normalizeEmail } from '../users/user-store';
+import { normalizeEmail } from '../users/email-address';
 import type { SuppressionReason, SuppressionStore } from './suppression-store';
 
 /**

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamoCall } from '../dynamo';
+import { dynamoCall } from '../dynamo-errors';
 import { TOKEN_TABLE } from '../table-schema';
 
 /**

@@ -1,6 +1,5 @@
-// Only the client and the one command: this module is in the request function's bundle.
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod/mini';
+import type { SendMessage } from '../aws/send-message';
 import '../zod-messages';
 import { FLOW_ID_LENGTH } from '../codes/code';
 import { DependencyUnavailableError } from '../errors';
@@ -42,19 +41,19 @@ export interface ResetJobQueue {
   enqueue(job: ResetJob, options?: { signal?: AbortSignal }): Promise<void>;
 }
 
-/** The SQS hand-off: one SendMessage, retried by the SDK; a duplicate is worked once by the worker. */
+/**
+ * The SQS hand-off: one SendMessage (lib/aws/send-message.ts), retried; a duplicate is worked
+ * once by the worker. Any failure is the same 503 for every address.
+ */
 export class SqsResetJobQueue implements ResetJobQueue {
   constructor(
-    private readonly client: Pick<SQSClient, 'send'>,
+    private readonly sendMessage: SendMessage,
     private readonly queueUrl: string,
   ) {}
 
   async enqueue(job: ResetJob, options: { signal?: AbortSignal } = {}): Promise<void> {
     try {
-      await this.client.send(
-        new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify(job) }),
-        options.signal ? { abortSignal: options.signal } : {},
-      );
+      await this.sendMessage(this.queueUrl, JSON.stringify(job), options);
     } catch (cause) {
       throw new DependencyUnavailableError('SQS', { cause });
     }

@@ -8,7 +8,7 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { classifyDynamoError, dynamoCall } from '../dynamo';
+import { classifyDynamoError, dynamoCall } from '../dynamo-errors';
 import { DependencyUnavailableError } from '../errors';
 import { outboxPut } from '../events/password-changed';
 import { TOKEN_TABLE, USERS_TABLE } from '../table-schema';

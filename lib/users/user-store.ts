@@ -1,16 +1,11 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamoCall } from '../dynamo';
+import { dynamoCall } from '../dynamo-errors';
 import { USERS_TABLE } from '../table-schema';
 
 export interface UserAccount {
   userId: string;
   /** The address stored on the record. Mail goes here, never to the string the client typed. */
   email: string;
-}
-
-/** Trim and lowercase: the one normalization used for lookups and for rate-limit keys. */
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
 }
 
 /** Reads users by email through the GSI. Password writes happen in TokenStore's transaction. */

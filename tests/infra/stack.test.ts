@@ -795,6 +795,10 @@ describe('bundling', () => {
     for (const path of apiBundles) {
       const sources = (JSON.parse(readFileSync(`${path}.map`, 'utf8')) as { sources: string[] }).sources;
       expect(sources.some((source) => /client-(ssm|secrets-manager)\//.test(source))).toBe(false);
+      // Both hand mail or jobs to SQS by a signed call; the request function's limiter too.
+      expect(sources.some((source) => /client-sqs\//.test(source))).toBe(false);
+      if (sources.some((source) => source.includes('functions/request-reset.ts')))
+        expect(sources.some((source) => /(client|lib)-dynamodb\//.test(source))).toBe(false);
       const alone = mkdtempSync(join(tmpdir(), 'bundle-'));
       try {
         copyFileSync(path, join(alone, 'index.mjs'));

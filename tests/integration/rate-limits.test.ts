@@ -1,5 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { signedUpdateItem, type UpdateItem } from '../../lib/aws/update-item';
 import { confirmReset } from '../../lib/confirm-reset';
+import { sdkUpdateItem } from '../../lib/dynamo';
 import { RateLimiter } from '../../lib/limits/rate-limiter';
 import type { LocalServer } from '../../local/server';
 import { createTestWorld, type TestWorld } from '../support/deps';
@@ -12,9 +14,32 @@ beforeAll(async () => {
 });
 afterAll(() => world?.destroy());
 
-describe('the DynamoDB rate limiter', () => {
+/** The same limiter over both ways of sending its UpdateItem: the SDK client, and the signed call. */
+const ADAPTERS: Array<[string, (world: TestWorld) => UpdateItem]> = [
+  ['the SDK client', (world) => sdkUpdateItem(world.rawClient)],
+  [
+    'the signed call',
+    () =>
+      signedUpdateItem({
+        maxAttempts: 3,
+        connectionTimeoutMs: 1_000,
+        requestTimeoutMs: 2_000,
+        env: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint') },
+      }),
+  ],
+];
+
+describe.each(ADAPTERS)('the DynamoDB rate limiter over %s', (_name, adapter) => {
+  // Tables of its own per adapter: the cases reuse their keys.
+  let world: TestWorld;
+  beforeAll(async () => {
+    world = await createTestWorld();
+  });
+  afterAll(() => world?.destroy());
+  const updateItem = () => adapter(world);
+
   it('never lets a concurrent burst overshoot the limit', async () => {
-    const limiter = new RateLimiter(world.client, world.config.tokenTableName);
+    const limiter = new RateLimiter(updateItem(), world.config.tokenTableName);
     const rules = [{ limit: 10, windowSeconds: 60 }];
 
     const decisions = await Promise.all(
@@ -26,7 +51,7 @@ describe('the DynamoDB rate limiter', () => {
   });
 
   it('enforces every rule of a list and says when to retry', async () => {
-    const limiter = new RateLimiter(world.client, world.config.tokenTableName);
+    const limiter = new RateLimiter(updateItem(), world.config.tokenTableName);
     const rules = [
       { limit: 1, windowSeconds: 60 },
       { limit: 3, windowSeconds: 3600 },
@@ -49,7 +74,7 @@ describe('the DynamoDB rate limiter', () => {
   });
 
   it('keeps every rule of a key in one item that holds only the live windows', async () => {
-    const limiter = new RateLimiter(world.client, world.config.tokenTableName);
+    const limiter = new RateLimiter(updateItem(), world.config.tokenTableName);
     const rules = [
       { limit: 5, windowSeconds: 60 },
       { limit: 50, windowSeconds: 3600 },
@@ -70,7 +95,7 @@ describe('the DynamoDB rate limiter', () => {
   });
 
   it('gives back a refunded event, never below zero', async () => {
-    const limiter = new RateLimiter(world.client, world.config.tokenTableName);
+    const limiter = new RateLimiter(updateItem(), world.config.tokenTableName);
     const rules = [{ limit: 2, windowSeconds: 60 }];
     const now = world.clock.now();
 

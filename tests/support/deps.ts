@@ -7,6 +7,7 @@ import { createCodeHasher } from '../../lib/codes/code';
 import { FlowStore } from '../../lib/codes/flow-store';
 import { type Config, loadConfig } from '../../lib/config';
 import type { ConfirmResetDeps } from '../../lib/confirm-reset';
+import { sdkUpdateItem } from '../../lib/dynamo';
 import type { KillSwitch, KillSwitchState } from '../../lib/email/kill-switch';
 import { MockEmailProvider } from '../../lib/email/mock-provider';
 import { createSendEmail, type EmailProvider } from '../../lib/email/send-email';
@@ -82,7 +83,7 @@ export async function createTestWorld(overrides: Record<string, string> = {}) {
     log: (event, fields) => emailLog.push({ event, fields }),
   });
   const tokens = new TokenStore(client, config.tokenTableName, config.usersTableName);
-  const rateLimiter = new RateLimiter(client, config.tokenTableName);
+  const rateLimiter = new RateLimiter(sdkUpdateItem(raw), config.tokenTableName);
   const pseudonymize = createPseudonymizer(config.accountKeySalt);
   const floorExceeded: number[] = [];
   const suppressions = new SuppressionStore(client, config.tokenTableName);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyDynamoError } from '../../lib/dynamo';
+import { classifyDynamoError } from '../../lib/dynamo-errors';
 import { DependencyUnavailableError } from '../../lib/errors';
 import { ipKey, networkKey } from '../../lib/limits/network';
 import { isJsonContentType, isLoopbackHost } from '../../local/host-guard';
